@@ -1,0 +1,51 @@
+"""Options and set-up shared by the subcommands: --config, --db, opening the store."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from listener.settings import Settings, load_settings
+from listener.store.db import make_engine
+from listener.store.migrate import upgrade
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=os.environ.get("LISTENING_POST_CONFIG"),
+        help="settings file (TOML); default $LISTENING_POST_CONFIG, else built-in defaults",
+    )
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        default=None,
+        help="database URL; default $LISTENING_POST_DATABASE_URL, the config file's, else SQLite under data_dir",
+    )
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    add_config_option(parser)
+    add_db_option(parser)
+
+
+@dataclass
+class Store:
+    settings: Settings
+    engine: Engine
+
+
+def open_store(args: argparse.Namespace, *, migrate: bool = True) -> Store:
+    """Load settings, connect, and bring the schema up to date (migrations run automatically at start)."""
+    settings = load_settings(getattr(args, "config", None))
+    engine = make_engine(settings.database_url(getattr(args, "db", None)))
+    if migrate:
+        upgrade(engine)
+    return Store(settings=settings, engine=engine)

@@ -1,0 +1,14 @@
+"""`listening-post export`: not built yet (issue #9)."""
+
+import argparse
+
+from listener.errors import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="Freedom of Information export (issue #9)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise UserError("'export' arrives with issue #9 and is not available yet")
