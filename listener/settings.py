@@ -112,10 +112,10 @@ class RetentionSettings(_Section):
 
 
 class IncidentSettings(_Section):
-    stakeholders: list[str] = Field(default_factory=lambda: ["Head of Communications", "Director of Corporate Affairs"])
-    listening_message: str = (
-        "Thank you for bringing this to our attention, we are investigating and will respond as soon as we are able."
+    stakeholders: list[str] = Field(
+        default_factory=lambda: ["Head of Communications", "Director of Corporate Affairs"]
     )
+    listening_message: str = "Thank you for bringing this to our attention, we are investigating and will respond as soon as we are able."
 
 
 class UiSettings(_Section):
@@ -198,7 +198,9 @@ def load_settings(path: str | Path | None, *, environ: dict[str, str] | None = N
         except tomllib.TOMLDecodeError as exc:
             raise UserError(f"{path}: not valid TOML: {exc}") from exc
         if "secrets" in data:
-            raise UserError(f"{path}: secrets: not allowed in the file; set LISTENING_POST_* environment variables")
+            raise UserError(
+                f"{path}: secrets: not allowed in the file; set LISTENING_POST_* environment variables"
+            )
     try:
         settings = Settings.model_validate(data)
     except ValidationError as exc:
@@ -241,7 +243,7 @@ def mask_url(url: str) -> str:
     if not sep:
         return mask(url)
     split = re.search(r"[/?]", rest)
-    authority, tail = (rest[: split.start()], rest[split.start():]) if split else (rest, "")
+    authority, tail = (rest[: split.start()], rest[split.start() :]) if split else (rest, "")
     creds, at, host = authority.rpartition("@")
     if at:
         user, _, _ = creds.partition(":")
