@@ -100,6 +100,10 @@ class PermanentError(ConnectorError):
     permanent = True
 
 
+class GoneError(PermanentError):
+    """The object is gone: deleted, or never existed (404, Graph 100/33). Replying to it will never work."""
+
+
 class PayloadError(TemporaryError):
     """The platform sent a body we cannot parse (malformed JSON): retried, since it is usually a glitch."""
 

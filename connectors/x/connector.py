@@ -1,0 +1,342 @@
+"""The X connector: mentions of our accounts and keyword searches in, replies and hidden replies out."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Collection, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from twitter_text import parse_tweet
+
+from connectors.base import Checkpoint, Mention, PayloadError, PermanentError, mask_secret
+from connectors.http import DEFAULT_TIMEOUT
+from connectors.validation import describe
+from connectors.x.client import call, make_client
+from connectors.x.models import CreatedTweet, SingleEnvelope
+from connectors.x.parse import TweetsPage, parse_tweets_page, snowflake_time
+
+TWEET_FIELDS = [
+    "created_at",
+    "author_id",
+    "conversation_id",
+    "in_reply_to_user_id",
+    "referenced_tweets",
+    "public_metrics",
+    "lang",
+    "entities",
+    "note_tweet",
+]
+USER_FIELDS = ["username", "name", "public_metrics", "verified"]
+# Recent search reaches back 7 days; a little less, so a request is never refused at the edge.
+SEARCH_REACH = timedelta(days=7) - timedelta(minutes=10)
+EXPANSIONS = ["author_id", "referenced_tweets.id", "in_reply_to_user_id"]
+
+
+def parse_source(source: str) -> tuple[str, str]:
+    """``x:mentions:@handle`` -> ("mentions", "handle"); ``x:search:<query>`` -> ("search", query)."""
+    platform, _, rest = source.partition(":")
+    kind, _, arg = rest.partition(":")
+    if platform != "x" or kind not in ("mentions", "search") or not arg.strip():
+        raise PermanentError(f"not an X source: {source!r} (expected x:mentions:@handle or x:search:<query>)")
+    if kind == "mentions":
+        if not re.fullmatch(r"@?\w{1,15}", arg):
+            raise PermanentError(f"not an X handle in {source!r}")
+        return kind, arg.lstrip("@")
+    return kind, arg
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class XConnector:
+    """X API v2 through ``tweepy.Client``.
+
+    Reading uses the app's bearer token. Posting and hiding replies need user context: the
+    four OAuth 1.0a values (consumer key/secret, access token/secret) of the board's account,
+    or else ``bearer_token`` must be an OAuth 2.0 user token with ``tweet.write``.
+
+    ``base_url`` sends every call to another host (a local fake or a proxy) instead of
+    ``https://api.twitter.com``.
+    """
+
+    slug = "x"
+    max_reply_length = 280  # weighted: X counts a URL as 23 characters and most CJK/emoji as 2
+    page_size = 100  # the most X returns per page
+
+    def __init__(
+        self,
+        *,
+        bearer_token: str | None = None,
+        consumer_key: str | None = None,
+        consumer_secret: str | None = None,
+        access_token: str | None = None,
+        access_token_secret: str | None = None,
+        base_url: str | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        own_handles: Collection[str] = (),
+        user_ids: Mapping[str, str] | None = None,
+        max_pages: int = 20,
+        initial_lookback: timedelta = timedelta(days=1),
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        """``own_handles``: the board's accounts (their posts are marked ``is_own``). ``user_ids``:
+        known numeric ids by handle, to skip the lookup. ``max_pages``: pages read per fetch;
+        the rest is read by the next fetch. ``initial_lookback``: how far back the first fetch
+        of a source (no checkpoint) reaches."""
+        if not bearer_token and not (
+            consumer_key and consumer_secret and access_token and access_token_secret
+        ):
+            raise ValueError("X needs a bearer token or the four OAuth 1.0a user-context values")
+        self._user_context = bool(consumer_key and consumer_secret and access_token and access_token_secret)
+        self._bearer_token = bearer_token
+        self._access_token = access_token
+        self.base_url = base_url
+        self.timeout = timeout
+        self.own_handles = {h.lstrip("@").lower() for h in own_handles}
+        self._user_ids = {k.lstrip("@").lower(): v for k, v in (user_ids or {}).items()}
+        self._me_id: str | None = None
+        self.max_pages = max_pages
+        self.initial_lookback = initial_lookback
+        self.clock = clock
+        self.client = make_client(
+            bearer_token=bearer_token,
+            consumer_key=consumer_key,
+            consumer_secret=consumer_secret,
+            access_token=access_token,
+            access_token_secret=access_token_secret,
+            base_url=base_url,
+            timeout=timeout,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"XConnector(base_url={self.base_url!r}, bearer_token={mask_secret(self._bearer_token)!r}, "
+            f"access_token={mask_secret(self._access_token)!r}, user_context={self._user_context})"
+        )
+
+    # reads use the bearer token when there is one; writes always need user context
+    @property
+    def _read_user_auth(self) -> bool:
+        return not self._bearer_token
+
+    @property
+    def _write_user_auth(self) -> bool:
+        return self._user_context
+
+    def _call(self, action: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        return call(action, fn, *args, now=self.clock, **kwargs)
+
+    # accounts --------------------------------------------------------------------------
+
+    def user_id(self, handle: str) -> str:
+        """The numeric id of ``@handle`` (looked up once, then cached)."""
+        key = handle.lstrip("@").lower()
+        if key not in self._user_ids:
+            body = self._call(
+                f"looking up @{key}", self.client.get_user, username=key, user_auth=self._read_user_auth
+            )
+            self._user_ids[key] = self._single_id(body, what=f"X account @{key}")
+        return self._user_ids[key]
+
+    def me_id(self) -> str:
+        """The numeric id of the account we post as."""
+        if self._me_id is None:
+            body = self._call(
+                "looking up our own account", self.client.get_me, user_auth=self._write_user_auth
+            )
+            self._me_id = self._single_id(body, what="our X account")
+        return self._me_id
+
+    def _single_id(self, body: Any, *, what: str) -> str:
+        try:
+            envelope = SingleEnvelope.model_validate(body)
+        except ValidationError as exc:
+            raise PayloadError(f"{what}: unexpected response ({describe(exc)})") from None
+        if envelope.data is None:
+            raise PermanentError(f"{what} was not found on X")
+        value = envelope.data.get("id")
+        if not isinstance(value, str) or not value.isdigit():
+            raise PayloadError(f"{what}: the response has no numeric id")
+        return value
+
+    # fetch -----------------------------------------------------------------------------
+
+    def fetch(self, source: str, checkpoint: Checkpoint) -> tuple[list[Mention], Checkpoint]:
+        """Every new post for the source since the checkpoint, all pages, oldest data never skipped.
+
+        The cursor holds ``since_id`` (the newest id seen). It moves only when every page was
+        read. When ``max_pages`` stops a fetch early, the cursor keeps the old ``since_id``
+        and records ``until_id`` (the oldest id read) and ``newest_id``, so the next fetch
+        reads the older remainder first and then jumps to ``newest_id``.
+        """
+        kind, arg = parse_source(source)
+        cursor = dict(checkpoint.cursor)
+        own_ids = {v for k, v in self._user_ids.items() if k in self.own_handles}
+        if kind == "mentions":
+            user_id = self.user_id(arg)
+            own_ids.add(user_id)
+            own_handles = self.own_handles | {arg.lower()}
+
+            def get_page(**params: Any) -> Any:
+                return self.client.get_users_mentions(user_id, user_auth=self._read_user_auth, **params)
+
+            token_param, default_kind = "pagination_token", "mention"
+        else:
+            own_handles = self.own_handles
+
+            def get_page(**params: Any) -> Any:
+                return self.client.search_recent_tweets(arg, user_auth=self._read_user_auth, **params)
+
+            token_param, default_kind = "next_token", "post"
+
+        params: dict[str, Any] = {
+            "max_results": self.page_size,
+            "tweet_fields": TWEET_FIELDS,
+            "user_fields": USER_FIELDS,
+            "expansions": EXPANSIONS,
+        }
+        since_id = cursor.get("since_id")
+        if since_id and kind == "search" and snowflake_time(since_id) < self.clock() - SEARCH_REACH:
+            # Recent search refuses a since_id older than its 7-day reach (a quiet query can get
+            # there); nothing older can be read anyway, so start at the edge of the reach instead.
+            since_id = None
+            cursor = {"start_time": _x_time(self.clock() - SEARCH_REACH)}
+        if since_id:
+            params["since_id"] = since_id
+        else:
+            lookback = min(self.initial_lookback, SEARCH_REACH) if kind == "search" else self.initial_lookback
+            cursor.setdefault("start_time", _x_time(self.clock() - lookback))
+            params["start_time"] = cursor["start_time"]
+        if cursor.get("until_id"):
+            params["until_id"] = cursor["until_id"]
+
+        mentions: dict[str, Mention] = {}
+        rejected: list[str] = []
+        newest = int(cursor.get("newest_id") or 0)
+        oldest: int | None = None
+        token: str | None = None
+        for _ in range(self.max_pages):
+            if token:
+                params[token_param] = token
+            body = self._call(f"reading {source}", get_page, **params)
+            page: TweetsPage = parse_tweets_page(
+                body, source=source, default_kind=default_kind, own_user_ids=own_ids, own_handles=own_handles
+            )
+            if page.not_found():
+                raise PermanentError(f"{source}: X says the account or query target does not exist")
+            for mention in page.result.mentions:
+                mentions.setdefault(mention.external_id, mention)  # duplicates across pages: keep one
+            rejected.extend(page.result.rejected)
+            ids = [int(m.external_id) for m in page.result.mentions]
+            ids += [int(i) for i in (page.meta.newest_id, page.meta.oldest_id) if i]
+            if ids:
+                newest = max(newest, *ids)
+                oldest = min(ids) if oldest is None else min(oldest, *ids)
+            token = page.meta.next_token
+            if not token:
+                break
+
+        if token and oldest is not None:
+            # Stopped early: remember where, keep the old lower bound.
+            new_cursor = {k: v for k, v in cursor.items() if k in ("since_id", "start_time")}
+            new_cursor.update(until_id=str(oldest), newest_id=str(newest))
+        elif newest:
+            new_cursor = {"since_id": str(newest)}
+        else:
+            # Nothing yet: keep the since_id if any. A first-run start_time is not kept, so the
+            # next poll looks back from its own time and the window never slides out of reach.
+            new_cursor = {k: v for k, v in cursor.items() if k == "since_id"}
+        return sorted(mentions.values(), key=lambda m: int(m.external_id)), Checkpoint(
+            new_cursor, tuple(rejected)
+        )
+
+    # replies ---------------------------------------------------------------------------
+
+    def reply(self, *, source: str, in_reply_to: str, text: str, idempotency_key: str) -> str:
+        """Post ``text`` as a reply to post ``in_reply_to``; returns the new post's id.
+
+        X has no idempotency key (``idempotency_key`` is accepted for the common interface
+        and not sent). After any TemporaryError the reply may or may not have been posted:
+        call :meth:`find_reply` before trying again.
+        """
+        if not text.strip():
+            raise PermanentError("a reply cannot be empty")
+        if not parse_tweet(text).valid:
+            raise PermanentError(
+                f"the reply is longer than X allows ({self.max_reply_length} weighted characters)"
+            )
+        body = self._call(
+            f"replying to {in_reply_to}",
+            self.client.create_tweet,
+            text=text,
+            in_reply_to_tweet_id=in_reply_to,
+            user_auth=self._write_user_auth,
+        )
+        try:
+            return CreatedTweet.model_validate(SingleEnvelope.model_validate(body).data).id
+        except ValidationError as exc:
+            raise PayloadError(
+                f"X accepted the reply to {in_reply_to} but its answer is unreadable ({describe(exc)})"
+            ) from None
+
+    def find_reply(self, *, source: str, in_reply_to: str, text: str, max_pages: int = 3) -> str | None:
+        """The id of a reply our account already posted to ``in_reply_to`` with the same text, or None.
+
+        Reads our own recent posts newer than ``in_reply_to``. Texts are compared after
+        undoing X's HTML escaping, replacing links (X rewrites them to t.co) and folding
+        whitespace.
+        """
+        me = self.me_id()
+        wanted = _comparable(text)
+        params: dict[str, Any] = {
+            "max_results": 100,
+            "since_id": in_reply_to,
+            "tweet_fields": ["referenced_tweets"],
+        }
+        for _ in range(max_pages):
+            body = self._call(
+                "looking for an earlier reply",
+                self.client.get_users_tweets,
+                me,
+                user_auth=self._read_user_auth,
+                **params,
+            )
+            page = parse_tweets_page(body, source=source)
+            for mention in page.result.mentions:
+                if mention.in_reply_to == in_reply_to and _comparable(mention.text) == wanted:
+                    return mention.external_id
+            if not page.meta.next_token:
+                return None
+            params["pagination_token"] = page.meta.next_token
+        return None
+
+    def hide(self, *, source: str, external_id: str, hidden: bool = True) -> None:
+        """Hide (or unhide) a reply in a conversation our account started."""
+        fn = self.client.hide_reply if hidden else self.client.unhide_reply
+        body = self._call(
+            f"{'hiding' if hidden else 'unhiding'} {external_id}",
+            fn,
+            external_id,
+            user_auth=self._write_user_auth,
+        )
+        try:
+            data = SingleEnvelope.model_validate(body).data
+        except ValidationError as exc:
+            raise PayloadError(f"X answered the hide request unreadably ({describe(exc)})") from None
+        if not data or data.get("hidden") is not hidden:
+            raise PayloadError(f"X did not confirm that {external_id} is {'hidden' if hidden else 'visible'}")
+
+
+_URL = re.compile(r"https?://\S+")
+
+
+def _x_time(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _comparable(text: str) -> str:
+    return " ".join(_URL.sub("<link>", html.unescape(text)).split())
