@@ -47,6 +47,7 @@ class Score:
     is_complaint: bool = False
     is_compliment: bool = False
     abusive: bool = False
+    abusive_terms: list[str] = field(default_factory=list)
     topic: str | None = None  # topic key (see triage.topics)
     reach: int = 0
     priority: int = 3  # 1 urgent, 2 high, 3 normal, 4 low

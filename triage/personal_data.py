@@ -93,6 +93,11 @@ _SERVICE_NUMBER_TYPES = frozenset(
 _NHS_WEIGHTS = (10, 9, 8, 7, 6, 5, 4, 3, 2)
 
 
+_DIGIT_RE = re.compile(r"\d")
+# The shortest UK phone numbers have seven digits (local numbers without the area code).
+_MIN_NUMBER_DIGITS = 7
+
+
 def nhs_check_digit_valid(digits: str) -> bool:
     """True when ``digits`` (exactly ten digits) carries a valid NHS modulus 11 check digit."""
     if len(digits) != 10 or not digits.isascii() or not digits.isdigit():
@@ -161,11 +166,18 @@ def find_personal_data(text: str) -> list[PersonalDataFinding]:
 
     Offsets are Python string (code point) offsets. Never raises on any ``str``.
     """
-    nhs = _nhs_numbers(text)
-    dobs = _dates_of_birth(text)
-    # A date of birth written with dots or dashes can look like a phone number to
-    # the matcher; report it once, as the more specific kind.
-    taken = [(f.start, f.end) for f in nhs + dobs]
-    findings = nhs + dobs + _phones(text, taken) + _emails(text) + _postcodes(text)
+    # Every kind but email needs digits (a date of birth needs its year), and a phone or NHS
+    # number needs at least seven: most posts have none, and the phone matcher is the
+    # costliest step of scoring, so skip what cannot match.
+    digits = len(_DIGIT_RE.findall(text))
+    findings = _emails(text) if "@" in text else []
+    if digits:
+        nhs = _nhs_numbers(text) if digits >= _MIN_NUMBER_DIGITS else []
+        dobs = _dates_of_birth(text)
+        # A date of birth written with dots or dashes can look like a phone number to
+        # the matcher; report it once, as the more specific kind.
+        taken = [(f.start, f.end) for f in nhs + dobs]
+        phones = _phones(text, taken) if digits >= _MIN_NUMBER_DIGITS else []
+        findings += nhs + dobs + phones + _postcodes(text)
     findings.sort(key=lambda f: (f.start, f.end, f.kind))
     return findings
