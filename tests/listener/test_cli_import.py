@@ -1,0 +1,123 @@
+"""`listening-post import`: raw X and Graph API bodies in, one JSON line of counts out, idempotent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from listener.cli.main import main
+from listener.store.db import make_engine, write_transaction
+from listener.store.models import Mention, QueueItem
+
+X_BODY = {
+    "data": [
+        {
+            "id": "1897000000000000001",
+            "text": "@NHSCovWarks my appointment was cancelled again, who do I call?",
+            "edit_history_tweet_ids": ["1897000000000000001"],
+            "author_id": "2001",
+            "created_at": "2025-03-04T09:15:00.000Z",
+            "conversation_id": "1897000000000000001",
+            "public_metrics": {"retweet_count": 2, "reply_count": 0, "like_count": 1, "quote_count": 0},
+            "lang": "en",
+        },
+        {
+            "id": "1897000000000000002",
+            "text": "Thanks for the reminder about flu jabs",
+            "edit_history_tweet_ids": ["1897000000000000002"],
+            "author_id": "2002",
+            "created_at": "2025-03-04T09:20:00.000Z",
+        },
+        {"id": "1897000000000000003", "edit_history_tweet_ids": ["1897000000000000003"]},  # no text
+    ],
+    "includes": {
+        "users": [
+            {
+                "id": "2001",
+                "username": "patient_pat",
+                "name": "Pat",
+                "public_metrics": {"followers_count": 120},
+            },
+            {"id": "2002", "username": "sam_c", "name": "Sam"},
+        ]
+    },
+    "meta": {"result_count": 3, "newest_id": "1897000000000000003", "oldest_id": "1897000000000000001"},
+}
+
+GRAPH_BODY = {
+    "data": [
+        {
+            "id": "104729318865221_900001",
+            "message": "Is the walk-in centre open on Sunday?",
+            "created_time": "2025-03-04T10:00:00+0000",
+            "from": {"id": "31001", "name": "Alex Visitor"},
+            "comments": {
+                "data": [
+                    {
+                        "id": "900001_7001",
+                        "message": "Same question here",
+                        "created_time": "2025-03-04T10:05:00+0000",
+                        "from": {"id": "31002", "name": "Jo"},
+                    }
+                ]
+            },
+        }
+    ],
+    "paging": {"cursors": {"before": "a", "after": "b"}},
+}
+
+
+@pytest.fixture
+def cli(tmp_path: Path):
+    db = f"sqlite:///{tmp_path / 'lp.db'}"
+
+    def run(platform: str, body: object, capsys) -> tuple[int, dict | None, str]:
+        path = tmp_path / f"{platform}.json"
+        path.write_text(body if isinstance(body, str) else json.dumps(body))
+        code = main(["import", "--platform", platform, str(path), "--db", db])
+        out, err = capsys.readouterr()
+        return code, (json.loads(out) if out.strip() else None), err
+
+    run.db = db  # type: ignore[attr-defined]
+    return run
+
+
+def test_an_x_response_is_ingested_and_a_second_import_adds_nothing(cli, capsys):
+    code, counts, err = cli("x", X_BODY, capsys)
+    assert code == 0 and counts == {"new": 2, "duplicates": 0, "rejected": 1}
+    assert "1897000000000000003" in err  # the rejected item is named, with why
+
+    code, counts, _ = cli("x", X_BODY, capsys)
+    assert code == 0 and counts == {"new": 0, "duplicates": 2, "rejected": 1}
+
+    engine = make_engine(cli.db)
+    with write_transaction(engine) as s:
+        stored = {m.external_id: m for m in s.scalars(select(Mention))}
+        assert set(stored) == {"1897000000000000001", "1897000000000000002"}
+        assert stored["1897000000000000001"].source_key == "x:import:x.json"
+        assert (
+            s.scalar(select(QueueItem.priority).join(Mention).where(Mention.external_id.endswith("1"))) <= 3
+        )
+    engine.dispose()
+
+
+def test_a_graph_feed_with_nested_comments_is_ingested_once(cli, capsys):
+    assert cli("facebook", GRAPH_BODY, capsys)[:2] == (0, {"new": 2, "duplicates": 0, "rejected": 0})
+    assert cli("facebook", GRAPH_BODY, capsys)[:2] == (0, {"new": 0, "duplicates": 2, "rejected": 0})
+
+
+@pytest.mark.parametrize("body", ["{not json", "[1, 2]", '{"error": {"message": "expired", "code": 190}}'])
+def test_a_body_that_is_not_a_response_is_one_clear_error(cli, capsys, body):
+    code, counts, err = cli("facebook", body, capsys)
+    assert code == 2 and counts is None
+    assert err.startswith("listening-post: ") and "facebook.json" in err and "Traceback" not in err
+
+
+def test_a_missing_file_is_one_clear_error(tmp_path, capsys):
+    code = main(
+        ["import", "--platform", "x", str(tmp_path / "nope.json"), "--db", f"sqlite:///{tmp_path}/lp.db"]
+    )
+    assert code == 2 and "cannot read" in capsys.readouterr().err
