@@ -22,7 +22,9 @@ $(STAMP): pyproject.toml
 $(VENDOR_STAMP): package.json
 	npm install --no-audit --no-fund --silent
 	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/nhsuk $(VENDOR)/htmx
-	cp node_modules/nhsuk-frontend/dist/nhsuk/nhsuk-frontend.min.css node_modules/nhsuk-frontend/dist/nhsuk/nhsuk-frontend.min.js $(VENDOR)/nhsuk/
+	cp node_modules/nhsuk-frontend/dist/nhsuk/nhsuk-frontend.min.js $(VENDOR)/nhsuk/
+	# The Frutiger @font-face rules load from assets.nhs.uk: the CSP allows only our own origin, so drop them (Arial is the fallback).
+	sed -E 's/@font-face\{[^}]*\}//g' node_modules/nhsuk-frontend/dist/nhsuk/nhsuk-frontend.min.css > $(VENDOR)/nhsuk/nhsuk-frontend.min.css
 	cp -r node_modules/nhsuk-frontend/dist/nhsuk/assets $(VENDOR)/nhsuk/assets
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
 	touch $@
@@ -38,7 +40,8 @@ test: setup
 	if [ $$rc -eq 5 ]; then echo "no tests were collected: failing"; exit 1; fi; exit $$rc
 
 bench: setup
-	$(BIN)/python -m bench
+	@[ -n "$(BENCH_DATA)" ] || echo "BENCH_DATA is not set: accuracy benchmarks will skip (make bench BENCH_DATA=../shared/data)"
+	BENCH_DATA=$(BENCH_DATA) $(BIN)/python -m bench
 
 lint: setup
 	$(BIN)/ruff check listener connectors triage queue_ui tests bench

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-26 01:21:58.077023
+Create Date: 2026-11-26 02:32:30.162066
 """
 
 from alembic import op
@@ -205,6 +205,7 @@ def upgrade() -> None:
     sa.Column('sent_at', listener.store.types.UTCDateTime(), nullable=True),
     sa.Column('acknowledged_at', listener.store.types.UTCDateTime(), nullable=True),
     sa.Column('acknowledged_by_id', sa.Integer(), nullable=True),
+    sa.Column('deliveries', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['acknowledged_by_id'], ['users.id'], name=op.f('fk_alerts_acknowledged_by_id_users')),
     sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_alerts_incident_id_incidents')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts')),
@@ -302,6 +303,30 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_item_views_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('queue_item_id', 'user_id', name=op.f('pk_item_views'))
     )
+    op.create_table('moderation_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('queue_item_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('platform', sa.String(length=20), nullable=False),
+    sa.Column('source_key', sa.String(length=500), nullable=False),
+    sa.Column('external_id', sa.String(length=100), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=False),
+    sa.Column('requested_at', listener.store.types.UTCDateTime(), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', listener.store.types.UTCDateTime(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('done_at', listener.store.types.UTCDateTime(), nullable=True),
+    sa.CheckConstraint("status IN ('pending', 'done', 'failed')", name=op.f('ck_moderation_requests_status')),
+    sa.ForeignKeyConstraint(['queue_item_id'], ['queue_items.id'], name=op.f('fk_moderation_requests_queue_item_id_queue_items'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_moderation_requests_requested_by_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_moderation_requests'))
+    )
+    with op.batch_alter_table('moderation_requests', schema=None) as batch_op:
+        batch_op.create_index('ix_moderation_pending', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_moderation_requests_queue_item_id'), ['queue_item_id'], unique=False)
+
     op.create_table('notes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('queue_item_id', sa.Integer(), nullable=True),
@@ -351,6 +376,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_replies_idempotency_key'))
     )
     with op.batch_alter_table('replies', schema=None) as batch_op:
+        batch_op.create_index('ix_replies_item', ['queue_item_id'], unique=False)
         batch_op.create_index('ix_replies_outbox', ['status', 'next_attempt_at'], unique=False)
 
     op.create_table('signoffs',
@@ -392,6 +418,7 @@ def downgrade() -> None:
     op.drop_table('signoffs')
     with op.batch_alter_table('replies', schema=None) as batch_op:
         batch_op.drop_index('ix_replies_outbox')
+        batch_op.drop_index('ix_replies_item')
 
     op.drop_table('replies')
     with op.batch_alter_table('notes', schema=None) as batch_op:
@@ -399,6 +426,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_notes_incident_id'))
 
     op.drop_table('notes')
+    with op.batch_alter_table('moderation_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_moderation_requests_queue_item_id'))
+        batch_op.drop_index('ix_moderation_pending')
+
+    op.drop_table('moderation_requests')
     op.drop_table('item_views')
     with op.batch_alter_table('scores', schema=None) as batch_op:
         batch_op.drop_index('ix_scores_topic')

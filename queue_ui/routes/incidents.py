@@ -1,0 +1,418 @@
+"""Incident pages (policy 7.2): the list, the incident page and its actions, acknowledgement by link.
+
+Everyone signed in can read an incident; the actions — acknowledge, retry an alert, the
+listening message, the considered response and its sign-offs, resolve — need a comms
+lead. The acknowledgement link in an alert needs no sign-in: the signed token is the
+permission, and it only acknowledges (a GET shows a button, so a mail scanner that
+follows links acknowledges nothing).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import case, select
+from sqlalchemy.orm import Session
+
+from listener import alerts as alert_store
+from listener import audit, incidents
+from listener import incident_replies as comms
+from listener.charts import Series, line_chart
+from listener.store.models import Alert, Author, Incident, Mention, QueueItem, Reply, User
+from queue_ui.deps import Agent, CsrfChecked, DbSession, Lead, Now, has_role
+from queue_ui.rendering import flash, render
+
+router = APIRouter()
+
+
+def _incident(db: Session, incident_id: int) -> Incident:
+    incident = db.get(Incident, incident_id)
+    if incident is None:
+        raise HTTPException(status_code=404, detail="No such incident")
+    return incident
+
+
+def _back(incident_id: int, anchor: str = "") -> RedirectResponse:
+    return RedirectResponse(f"/incidents/{incident_id}{'#' + anchor if anchor else ''}", status_code=303)
+
+
+@router.get("/incidents")
+def incident_list(request: Request, db: DbSession, user: Agent) -> Response:
+    open_first = case((Incident.status == "resolved", 1), else_=0)
+    rows = db.scalars(select(Incident).order_by(open_first, Incident.opened_at.desc()).limit(200)).all()
+    return render(
+        request,
+        "incidents/list.html",
+        title="Incidents",
+        incidents=rows,
+        words=incidents.CRITERIA_WORDS,
+    )
+
+
+# --- acknowledgement by link (no sign-in) ----------------------------------------------------
+
+
+@router.get("/incidents/ack/{token}")
+def ack_link_page(request: Request, db: DbSession, token: str) -> Response:
+    settings = request.app.state.settings
+    try:
+        incident_id, _alert_id = alert_store.read_ack_token(settings, token)
+    except alert_store.BadAckLink as exc:
+        return render(request, "error.html", status_code=400, title="Link not valid", message=str(exc))
+    incident = _incident(db, incident_id)
+    return render(
+        request, "incidents/ack.html", title="Acknowledge the alert", incident=incident, token=token
+    )
+
+
+@router.post("/incidents/ack/{token}")
+def ack_link(request: Request, db: DbSession, now: Now, _csrf: CsrfChecked, token: str) -> Response:
+    settings = request.app.state.settings
+    try:
+        incident_id, _alert_id = alert_store.read_ack_token(settings, token)
+    except alert_store.BadAckLink as exc:
+        return render(request, "error.html", status_code=400, title="Link not valid", message=str(exc))
+    incident = _incident(db, incident_id)
+    user = getattr(request.state, "user", None)
+    incidents.acknowledge(db, incident=incident, user=user, via="link", now=now)
+    return render(request, "incidents/ack.html", title="Alert acknowledged", incident=incident, done=True)
+
+
+# --- the incident page -----------------------------------------------------------------------
+
+
+def _evidence(db: Session, incident: Incident) -> dict[str, list[dict[str, Any]]]:
+    ids = {mid for values in incident.evidence.values() for mid in values}
+    if not ids:
+        return {}
+    rows = db.execute(
+        select(Mention, Author, QueueItem.id)
+        .join(Author, Author.id == Mention.author_id)
+        .outerjoin(QueueItem, QueueItem.mention_id == Mention.id)
+        .where(Mention.id.in_(ids))
+    ).all()
+    by_id = {m.id: {"mention": m, "author": a, "item_id": item_id} for m, a, item_id in rows}
+    return {
+        criterion: [by_id[mid] for mid in incident.evidence.get(criterion, []) if mid in by_id]
+        for criterion in incident.criteria
+    }
+
+
+def _timeline_chart(incident: Incident) -> str | None:
+    buckets = incident.timeline or []
+    if len(buckets) < 2:
+        return None
+    labels = [b["at"][11:16] for b in buckets]
+    return line_chart(
+        title="Mentions per ten minutes",
+        description=(
+            f"Mentions and negative mentions about this incident per ten minutes, "
+            f"from {buckets[0]['at'][:16]} to {buckets[-1]['at'][:16]} UTC."
+        ),
+        categories=labels,
+        series=[
+            Series("All mentions", [b["mentions"] for b in buckets]),
+            Series("Negative", [b["negative"] for b in buckets]),
+        ],
+        x_label="Time (UTC)",
+        y_label="Mentions",
+        chart_id=f"incident-{incident.id}-timeline",
+    )
+
+
+def _page(
+    request: Request,
+    db: Session,
+    incident: Incident,
+    user: User,
+    *,
+    status_code: int = 200,
+    listening_text: str | None = None,
+    listening_findings: dict[str, list[Any]] | None = None,
+    response_form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    settings = request.app.state.settings
+    alert_rows = db.scalars(
+        select(Alert).where(Alert.incident_id == incident.id).order_by(Alert.created_at)
+    ).all()
+    replies = db.scalars(
+        select(Reply).where(Reply.incident_id == incident.id).order_by(Reply.created_at, Reply.id)
+    ).all()
+    response = comms.current_response(db, incident)
+    items = comms.incident_items(db, incident)
+    open_items = [i for i in items if i.status in ("new", "claimed") and i.first_response_at is None]
+    if response_form is None:
+        response_form = {
+            "format": response.format if response else "post",
+            "text": response.text if response else "",
+            "checklist": dict(response.checklist or {}) if response else {},
+        }
+    return render(
+        request,
+        "incidents/page.html",
+        status_code=status_code,
+        title=f"Incident: {incident.subject}",
+        incident=incident,
+        words=incidents.CRITERIA_WORDS,
+        all_criteria=incidents.CRITERIA,
+        details=incident.summary.get("details", {}),
+        evidence=_evidence(db, incident),
+        chart=_timeline_chart(incident),
+        alerts=alert_rows,
+        unacknowledged=[a for a in alert_rows if a.acknowledged_at is None],
+        listening=[r for r in replies if r.purpose == "listening"],
+        posted_responses=[r for r in replies if r.purpose == "response"],
+        listening_text=listening_text
+        if listening_text is not None
+        else comms.suggested_listening_message(settings, user),
+        listening_findings=listening_findings or {},
+        targets=comms.listening_targets(db, incident, to_items=False),
+        open_items=open_items,
+        items=items,
+        response=response,
+        response_form=response_form,
+        formats=comms.RESPONSE_FORMATS,
+        checklist=comms.CHECKLIST,
+        signoffs=comms.signoff_state(db, settings, response) if response else [],
+        missing=comms.missing_signoffs(db, settings, response)
+        if response
+        else settings.incidents.stakeholders,
+        unanswered=comms.unanswered_checklist(response) if response else list(comms.CHECKLIST.values()),
+        stakeholders=settings.incidents.stakeholders,
+        stakeholder_options=[
+            (s, s) for s in (comms.missing_signoffs(db, settings, response) if response else [])
+        ],
+        response_version=comms.text_version(response.format, response.text) if response else "",
+        resolution=incident.summary.get("resolution"),
+        users={u.id: u for u in db.scalars(select(User)).all()},
+        errors=errors or {},
+        is_lead=has_role(user, "lead"),
+    )
+
+
+@router.get("/incidents/{incident_id:int}")
+def incident_page(request: Request, db: DbSession, user: Agent, incident_id: int) -> Response:
+    return _page(request, db, _incident(db, incident_id), user)
+
+
+@router.post("/incidents/{incident_id:int}/acknowledge")
+def acknowledge(db: DbSession, now: Now, user: Lead, _csrf: CsrfChecked, incident_id: int) -> Response:
+    incidents.acknowledge(db, incident=_incident(db, incident_id), user=user, via="ui", now=now)
+    return _back(incident_id)
+
+
+@router.post("/incidents/{incident_id:int}/alerts/{alert_id:int}/retry")
+def retry_alert(
+    request: Request, db: DbSession, now: Now, user: Lead, _csrf: CsrfChecked, incident_id: int, alert_id: int
+) -> Response:
+    alert = db.get(Alert, alert_id)
+    if alert is None or alert.incident_id != incident_id:
+        raise HTTPException(status_code=404, detail="No such alert")
+    try:
+        alert_store.retry_alert(db, alert=alert, now=now)
+    except ValueError as exc:
+        return _page(
+            request, db, _incident(db, incident_id), user, status_code=409, errors={"alerts": str(exc)}
+        )
+    audit.record(db, actor=user, action="alert.retry", object_type="alert", object_id=alert.id)
+    flash(request, "The alert will be sent again within a minute.")
+    return _back(incident_id, "alerts")
+
+
+@router.post("/incidents/{incident_id:int}/listening")
+def listening_message(
+    request: Request,
+    db: DbSession,
+    now: Now,
+    user: Lead,
+    _csrf: CsrfChecked,
+    incident_id: int,
+    text: Annotated[str, Form(max_length=5000)] = "",
+    action: Annotated[str, Form()] = "check",
+    to_items: Annotated[str | None, Form()] = None,
+    override: Annotated[str | None, Form()] = None,
+) -> Response:
+    incident = _incident(db, incident_id)
+    settings = request.app.state.settings
+    targets = comms.listening_targets(db, incident, to_items=bool(to_items))
+    findings = comms.check_message(settings, text, targets) if text.strip() else {}
+    if action != "post":
+        return _page(request, db, incident, user, listening_text=text, listening_findings=findings)
+    try:
+        made = comms.post_listening_message(
+            db,
+            settings,
+            incident=incident,
+            user=user,
+            text=text,
+            to_items=bool(to_items),
+            override=bool(override),
+            now=now,
+        )
+    except comms.Blocked:
+        return _page(
+            request,
+            db,
+            incident,
+            user,
+            status_code=422,
+            listening_text=text,
+            listening_findings=findings,
+            errors={"listening-text": "The reply checker blocks this message: change it, or tick override."},
+        )
+    except (comms.NotReady, incidents.IncidentClosed) as exc:
+        return _page(
+            request,
+            db,
+            incident,
+            user,
+            status_code=422,
+            listening_text=text,
+            errors={"listening-text": str(exc)},
+        )
+    flash(
+        request,
+        f"Listening message approved: {len(made)} post{'s' if len(made) != 1 else ''} queued to send.",
+    )
+    return _back(incident_id, "listening")
+
+
+def _checklist_from(form: Any) -> dict[str, str]:
+    return {key: str(form.get(f"check-{key}", "")) for key in comms.CHECKLIST}
+
+
+@router.post("/incidents/{incident_id:int}/response")
+async def save_response(
+    request: Request,
+    db: DbSession,
+    now: Now,
+    user: Lead,
+    _csrf: CsrfChecked,
+    incident_id: int,
+) -> Response:
+    incident = _incident(db, incident_id)
+    form = await request.form()
+    fmt = str(form.get("format", "post"))
+    text = str(form.get("text", ""))[:20000]
+    checklist = _checklist_from(form)
+    errors = {}
+    if fmt not in comms.RESPONSE_FORMATS:
+        errors["format-post"] = "Choose a format"
+    if not text.strip():
+        errors["response-text"] = "Write the response"
+    if errors:
+        form_state = {"format": fmt, "text": text, "checklist": checklist}
+        return _page(request, db, incident, user, status_code=422, response_form=form_state, errors=errors)
+    try:
+        comms.save_response(
+            db, incident=incident, user=user, fmt=fmt, text=text, checklist=checklist, now=now
+        )
+    except (comms.NotReady, incidents.IncidentClosed) as exc:
+        form_state = {"format": fmt, "text": text, "checklist": checklist}
+        return _page(
+            request,
+            db,
+            incident,
+            user,
+            status_code=409,
+            response_form=form_state,
+            errors={"response-text": str(exc)},
+        )
+    flash(request, "Response saved. Any sign-off of an earlier text no longer counts.")
+    return _back(incident_id, "response")
+
+
+@router.post("/incidents/{incident_id:int}/response/sign-off")
+def sign_off(
+    request: Request,
+    db: DbSession,
+    now: Now,
+    user: Lead,
+    _csrf: CsrfChecked,
+    incident_id: int,
+    stakeholder: Annotated[str, Form(max_length=200)] = "",
+    comment: Annotated[str, Form(max_length=2000)] = "",
+    version: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    incident = _incident(db, incident_id)
+    response = comms.current_response(db, incident)
+    if response is None or version != comms.text_version(response.format, response.text):
+        # The text changed since this page was loaded: nobody signs a text they have not seen.
+        message = "The response changed since you opened the page. Read it again, then sign off."
+        return _page(request, db, incident, user, status_code=409, errors={"stakeholder": message})
+    try:
+        comms.sign_off(
+            db,
+            request.app.state.settings,
+            response=response,
+            user=user,
+            stakeholder=stakeholder,
+            comment=comment,
+            now=now,
+        )
+    except (ValueError, comms.NotPermitted, comms.NotReady) as exc:
+        return _page(request, db, incident, user, status_code=422, errors={"stakeholder": str(exc)})
+    flash(request, f"Signed off for {stakeholder}.")
+    return _back(incident_id, "response")
+
+
+@router.post("/incidents/{incident_id:int}/response/post")
+def post_response(
+    request: Request,
+    db: DbSession,
+    now: Now,
+    user: Lead,
+    _csrf: CsrfChecked,
+    incident_id: int,
+    override: Annotated[str | None, Form()] = None,
+) -> Response:
+    incident = _incident(db, incident_id)
+    response = comms.current_response(db, incident)
+    if response is None:
+        return _page(
+            request,
+            db,
+            incident,
+            user,
+            status_code=409,
+            errors={"post-response": "Write the response first."},
+        )
+    try:
+        made = comms.post_response(
+            db,
+            request.app.state.settings,
+            incident=incident,
+            response=response,
+            user=user,
+            override=bool(override),
+            now=now,
+        )
+    except comms.Blocked as exc:
+        message = "The reply checker blocks this text: " + "; ".join(f.message for f in exc.findings)
+        return _page(request, db, incident, user, status_code=422, errors={"post-response": message})
+    except (comms.NotReady, incidents.IncidentClosed) as exc:
+        return _page(request, db, incident, user, status_code=422, errors={"post-response": str(exc)})
+    flash(request, f"Response approved: {len(made)} post{'s' if len(made) != 1 else ''} queued to send.")
+    return _back(incident_id, "response")
+
+
+@router.post("/incidents/{incident_id:int}/resolve")
+def resolve(
+    request: Request,
+    db: DbSession,
+    now: Now,
+    user: Lead,
+    _csrf: CsrfChecked,
+    incident_id: int,
+    note: Annotated[str, Form(max_length=5000)] = "",
+) -> Response:
+    incident = _incident(db, incident_id)
+    try:
+        incidents.resolve(db, incident=incident, user=user, note=note, now=now)
+    except incidents.IncidentClosed as exc:
+        return _page(request, db, incident, user, status_code=409, errors={"resolve-note": str(exc)})
+    flash(request, "Incident resolved: back to listening. The summary is on this page.")
+    return _back(incident_id, "summary")

@@ -1,0 +1,205 @@
+"""The incident pages: who sees and does what, acknowledgement by link, the response's sign-off gate."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+
+from listener import alerts, incidents
+from listener.incident_replies import CHECKLIST, text_version
+from listener.settings import Settings
+from listener.store.db import write_transaction
+from listener.store.models import Alert, Author, Incident, Mention, QueueItem, Reply, Response, Score
+from tests.queue_ui.conftest import NOW, SECRET, csrf_of
+
+
+@pytest.fixture
+def ui_settings() -> Settings:
+    """The acknowledgement link is signed with the session secret: give the settings one."""
+    settings = Settings()
+    settings.secrets.session_secret = SecretStr(SECRET)
+    return settings
+
+
+def make_incident(
+    engine, settings, *, level="crisis", texts=("Letters sent to strangers!", "See you in court")
+):
+    with write_transaction(engine) as session:
+        ids = []
+        for n, text in enumerate(texts):
+            mention = Mention(
+                platform="x",
+                external_id=f"m{n}",
+                source_key="x:mentions:@NHSCovWarks",
+                kind="mention",
+                author=Author(platform="x", external_id=f"a{n}", handle=f"person{n}"),
+                text=text,
+                created_at=NOW - timedelta(minutes=30 - n),
+            )
+            session.add(mention)
+            session.flush()
+            session.add(
+                Score(mention_id=mention.id, compound=-0.8, pos=0, neg=0.6, neu=0.4, label="negative")
+            )
+            session.add(QueueItem(mention_id=mention.id, due_at=NOW + timedelta(hours=1)))
+            ids.append(mention.id)
+        session.flush()
+        change = incidents.apply_update(
+            session,
+            settings,
+            incidents.EpisodeUpdate(
+                episode_key="ep",
+                at=NOW - timedelta(minutes=20),
+                level=level,
+                criteria=["sole_subject", "emotive", "legal"],
+                evidence={"sole_subject": ids, "emotive": ids[:1], "legal": ids[1:]},
+                subject="GP letters sent to the wrong addresses",
+                mention_ids=ids,
+            ),
+        )
+        return change.incident_id
+
+
+def test_the_incident_page_shows_criteria_evidence_timeline_and_alerts(engine, ui_settings, client_as):
+    incident_id = make_incident(engine, ui_settings)
+    client = client_as("agent")
+    page = client.get(f"/incidents/{incident_id}")
+    assert page.status_code == 200
+    html = page.text
+    assert "GP letters sent to the wrong addresses" in html
+    assert "Legal in nature, or with negative legal connotations" in html
+    assert "See you in court" in html
+    assert 'id="timeline-table"' in html
+    assert 'id="alert-table"' in html
+    # An agent reads; the actions are for leads.
+    assert 'id="listening-form"' not in html and 'id="acknowledge"' not in html
+    listing = client.get("/incidents")
+    assert listing.status_code == 200 and f'href="/incidents/{incident_id}"' in listing.text
+
+
+def test_an_agent_cannot_resolve(engine, ui_settings, client_as):
+    incident_id = make_incident(engine, ui_settings)
+    client = client_as("agent")
+    assert client.form(f"/incidents/{incident_id}/resolve", {"note": "x"}).status_code == 403
+    with write_transaction(engine) as session:
+        assert session.get(Incident, incident_id).status == "listening"
+
+
+def test_a_lead_acknowledges_in_the_ui(engine, ui_settings, client_as):
+    incident_id = make_incident(engine, ui_settings)
+    client = client_as("lead")
+    assert 'id="acknowledge"' in client.get(f"/incidents/{incident_id}").text
+    assert client.form(f"/incidents/{incident_id}/acknowledge").status_code == 303
+    with write_transaction(engine) as session:
+        incident = session.get(Incident, incident_id)
+        assert incident.acknowledged_by_id == client.user.id
+        assert all(a.acknowledged_at == NOW for a in session.scalars(select(Alert)))
+
+
+def test_the_signed_link_acknowledges_without_sign_in_but_only_by_post(engine, ui_settings, anonymous):
+    incident_id = make_incident(engine, ui_settings)
+    with write_transaction(engine) as session:
+        alert_id = session.scalars(select(Alert.id)).one()
+    token = alerts.ack_token(ui_settings, incident_id=incident_id, alert_id=alert_id)
+    page = anonymous.get(f"/incidents/ack/{token}")
+    assert page.status_code == 200 and "Acknowledge the alert" in page.text
+    with write_transaction(engine) as session:
+        assert session.get(Incident, incident_id).acknowledged_at is None  # a GET changes nothing
+    done = anonymous.post(f"/incidents/ack/{token}", data={"csrf_token": csrf_of(page.text)})
+    assert done.status_code == 200 and "Alert acknowledged" in done.text
+    with write_transaction(engine) as session:
+        assert session.get(Incident, incident_id).acknowledged_at == NOW
+
+    assert anonymous.get(f"/incidents/ack/{token[:-3]}xyz").status_code == 400
+
+
+def test_the_listening_message_is_checked_then_posted_by_a_lead(engine, ui_settings, client_as):
+    incident_id = make_incident(engine, ui_settings)
+    client = client_as("lead", initials="JB")
+    page = client.get(f"/incidents/{incident_id}").text
+    assert "Thank you for bringing this to our attention" in page and "^JB" in page
+
+    checked = client.form(
+        f"/incidents/{incident_id}/listening", {"text": "We are listening ^JB", "action": "check"}
+    )
+    assert checked.status_code == 200 and 'id="listening-findings"' in checked.text
+    posted = client.form(
+        f"/incidents/{incident_id}/listening",
+        {"text": "We are listening ^JB", "action": "post", "to_items": "1"},
+    )
+    assert posted.status_code == 303
+    with write_transaction(engine) as session:
+        replies = session.scalars(select(Reply)).all()
+        assert len(replies) == 3  # the account, and the two items
+        assert {r.purpose for r in replies} == {"listening"}
+
+
+ALL_YES = {f"check-{key}": "yes" for key in CHECKLIST}
+
+
+def test_the_response_page_refuses_to_post_with_a_sign_off_missing(engine, ui_settings, client_as):
+    incident_id = make_incident(engine, ui_settings)
+    head, director = ui_settings.incidents.stakeholders
+    client, other = client_as("lead"), client_as("manager")
+    text = "We are sorry: some letters went to the wrong homes. Here is what we are doing. ^AB"
+    saved = client.form(f"/incidents/{incident_id}/response", {"format": "post", "text": text, **ALL_YES})
+    assert saved.status_code == 303
+    with write_transaction(engine) as session:
+        response = session.scalars(select(Response)).one()
+        version = text_version("post", response.text)
+    signed = client.form(
+        f"/incidents/{incident_id}/response/sign-off", {"stakeholder": head, "version": version}
+    )
+    assert signed.status_code == 303
+
+    page = client.get(f"/incidents/{incident_id}").text
+    assert f"It can be posted once {director} has signed off this text" in page
+    refused = client.form(f"/incidents/{incident_id}/response/post")
+    assert refused.status_code == 422 and f"sign-off missing from {director}" in refused.text
+    with write_transaction(engine) as session:
+        assert session.scalars(select(Reply)).all() == []
+
+    signed = other.form(
+        f"/incidents/{incident_id}/response/sign-off", {"stakeholder": director, "version": version}
+    )
+    assert signed.status_code == 303
+    assert client.form(f"/incidents/{incident_id}/response/post").status_code == 303
+    with write_transaction(engine) as session:
+        [reply] = session.scalars(select(Reply)).all()
+        assert reply.purpose == "response" and reply.status == "approved"
+
+
+def test_a_sign_off_of_a_text_changed_since_the_page_loaded_is_refused(engine, ui_settings, client_as):
+    incident_id = make_incident(engine, ui_settings)
+    client = client_as("lead")
+    client.form(f"/incidents/{incident_id}/response", {"format": "post", "text": "First text ^AB", **ALL_YES})
+    stale = client.form(
+        f"/incidents/{incident_id}/response/sign-off",
+        {"stakeholder": ui_settings.incidents.stakeholders[0], "version": "0" * 64},
+    )
+    assert stale.status_code == 409 and "changed since you opened the page" in stale.text
+
+
+def test_resolving_shows_the_summary(engine, ui_settings, client_as):
+    incident_id = make_incident(engine, ui_settings)
+    client = client_as("lead")
+    assert client.form(f"/incidents/{incident_id}/resolve", {"note": "Letters recalled"}).status_code == 303
+    page = client.get(f"/incidents/{incident_id}").text
+    assert 'id="resolution"' in page and "Letters recalled" in page
+    assert "Time to first alert" in page
+
+
+def test_a_failed_alert_can_be_retried_from_the_page(engine, ui_settings, client_as):
+    incident_id = make_incident(engine, ui_settings)
+    alerts.deliver_due_alerts(engine, ui_settings, now=NOW)  # no channels configured: fails
+    client = client_as("lead")
+    page = client.get(f"/incidents/{incident_id}").text
+    assert "Failed" in page and "no alert channels are configured for leads" in page
+    with write_transaction(engine) as session:
+        alert_id = session.scalars(select(Alert.id)).one()
+    assert client.form(f"/incidents/{incident_id}/alerts/{alert_id}/retry").status_code == 303
+    with write_transaction(engine) as session:
+        assert session.get(Alert, alert_id).status == "pending"
