@@ -9,7 +9,8 @@ A line::
 Optional: ``kind`` (mention, comment, reply, post, message, news; default mention),
 ``in_reply_to``, ``url``, ``lang``, ``reposts``; other keys are kept in ``raw``. A line is
 invalid when it is not a JSON object, a required field is missing or of the wrong type,
-``created_at`` is not an ISO 8601 time, or the text is over 100,000 characters. Anything
+``created_at`` is not an ISO 8601 time (or not between 2000 and 2199: such a date is a forgery,
+and would overflow the SLA arithmetic), or the text is over 100,000 characters. Anything
 else is accepted, and the text is kept exactly as sent.
 """
 
@@ -22,7 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from connectors.base import Author, Mention
-from connectors.validation import describe
+from connectors.validation import describe, utc_time
 
 MAX_TEXT = 100_000
 
@@ -64,11 +65,18 @@ class _Line(BaseModel):
 
 
 def parse_time(value: str) -> datetime:
-    """ISO 8601 (``Z`` or an offset; a time without one is taken as UTC) -> aware UTC datetime."""
-    parsed = datetime.fromisoformat(value.strip())
+    """ISO 8601 (``Z`` or an offset; a time without one is taken as UTC) -> aware UTC datetime.
+
+    ValueError when it does not parse, or is not a plausible time for a post (``utc_time``);
+    the message never repeats the value.
+    """
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError("not an ISO 8601 time") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return utc_time(parsed)
 
 
 def parse_line(line: str | bytes) -> Mention:
@@ -92,8 +100,8 @@ def parse_line(line: str | bytes) -> Mention:
         raise InvalidLine(f"text is {len(record.text):,} characters; the limit is {MAX_TEXT:,}")
     try:
         created_at = parse_time(record.created_at)
-    except ValueError:
-        raise InvalidLine("created_at is not an ISO 8601 time") from None
+    except ValueError as exc:
+        raise InvalidLine(f"created_at is {exc}") from None
     author = record.author
     return Mention(
         platform=record.platform,

@@ -3,11 +3,32 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import ValidationError
+from pydantic import AfterValidator, AwareDatetime, ValidationError
 
 from connectors.base import PayloadError
+
+# Posts are dated within these bounds. Beyond them a time is a forgery or a bug, and it would break
+# later arithmetic (SLA due times overflow past 9999-12-31; year 1 cannot be shown in local time).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def utc_time(value: datetime) -> datetime:
+    """An aware time moved to UTC; ValueError when it cannot be (year 1 at +05:00) or is not plausible."""
+    try:
+        moved = value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("out of range") from None
+    if not EARLIEST <= moved < LATEST:
+        raise ValueError(f"not between {EARLIEST.year} and {LATEST.year - 1}")
+    return moved
+
+
+# A post's creation time as the models validate it: aware, in UTC, plausible.
+PostTime = Annotated[AwareDatetime, AfterValidator(utc_time)]
 
 
 def load_json_object(body: dict[str, Any] | str | bytes, *, what: str) -> dict[str, Any]:

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 WORKER_ACTOR = "worker"
 MAX_ATTEMPTS = 8
+# Platform clocks and ours differ a little: look back this much further than the first attempt.
+FIND_POST_MARGIN = timedelta(minutes=10)
 FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 # Outcomes of a ReplyAttempt
@@ -109,7 +111,7 @@ class Publisher(Protocol):
 
     def post(self, *, source: str, text: str, idempotency_key: str) -> str: ...
 
-    def find_post(self, *, source: str, text: str) -> str | None: ...
+    def find_post(self, *, source: str, text: str, within: timedelta) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,11 @@ class _Job:
     text: str
     idempotency_key: str
     attempts: int
-    tried_before: bool
+    first_tried_at: datetime | None  # the first attempt's start: the earliest an earlier post can be
+
+    @property
+    def tried_before(self) -> bool:
+        return self.first_tried_at is not None
 
 
 def send_due_replies(
@@ -167,7 +173,9 @@ def _unclaim(engine: Engine, reply_ids: list[int]) -> None:
 def _load(engine: Engine, reply_id: int) -> _Job:
     with write_transaction(engine) as session:
         reply = session.get_one(Reply, reply_id)
-        tried = session.scalar(select(func.count()).where(ReplyAttempt.reply_id == reply_id))
+        first_tried = session.scalar(
+            select(func.min(ReplyAttempt.started_at)).where(ReplyAttempt.reply_id == reply_id)
+        )
         return _Job(
             id=reply.id,
             platform=reply.platform,
@@ -176,7 +184,7 @@ def _load(engine: Engine, reply_id: int) -> _Job:
             text=reply.text,
             idempotency_key=reply.idempotency_key,
             attempts=reply.attempts,
-            tried_before=bool(tried),
+            first_tried_at=first_tried,
         )
 
 
@@ -232,7 +240,10 @@ def _look_for_earlier_post(engine: Engine, job: _Job, connector: Connector, now:
     """1 if the reply is already on the platform (marked sent), 0 if it must wait, None to post it now."""
     try:
         if job.in_reply_to is None:  # only a Publisher gets here (checked in _send_one)
-            found = cast(Publisher, connector).find_post(source=job.source_key, text=job.text)
+            # Look back to just before the first attempt, however long ago: a shorter window could
+            # miss our own post and publish it twice, a longer one could take another incident's.
+            within = now - (job.first_tried_at or now) + FIND_POST_MARGIN
+            found = cast(Publisher, connector).find_post(source=job.source_key, text=job.text, within=within)
         else:
             found = connector.find_reply(source=job.source_key, in_reply_to=job.in_reply_to, text=job.text)
     except ConnectorError as exc:

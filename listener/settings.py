@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from listener.errors import UserError
 
@@ -66,6 +68,18 @@ class PollingSettings(_Section):
     jitter_seconds: int = Field(default=15, ge=0)
     lease_seconds: int = Field(default=300, ge=30)
     request_timeout_seconds: float = Field(default=20, gt=0)
+
+
+class FacebookSettings(_Section):
+    # The Graph API version every call names; Meta retires each about two years after release.
+    graph_api_version: str = "v21.0"
+
+    @field_validator("graph_api_version")
+    @classmethod
+    def _version_shape(cls, value: str) -> str:
+        if not re.fullmatch(r"v\d{1,3}\.\d{1,2}", value):
+            raise ValueError("must look like v21.0")
+        return value
 
 
 class BusinessHours(_Section):
@@ -163,6 +177,7 @@ class Settings(_Section):
     accounts: list[AccountSettings] = Field(default_factory=list)
     sources: list[SourceSettings] = Field(default_factory=list)
     polling: PollingSettings = Field(default_factory=PollingSettings)
+    facebook: FacebookSettings = Field(default_factory=FacebookSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
@@ -234,7 +249,17 @@ def masked_view(settings: Settings) -> dict[str, Any]:
         key: ([mask_url(u) for u in value] if isinstance(value, list) else value)
         for key, value in view["alerts"].items()
     }
+    if view["database"]["url"]:
+        view["database"]["url"] = mask_database_url(view["database"]["url"])
     return view
+
+
+def mask_database_url(url: str) -> str:
+    """A database URL with its password hidden (``postgresql://lp:***@db/lp``)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return mask(url)  # not a URL SQLAlchemy reads: show none of it
 
 
 def mask_url(url: str) -> str:

@@ -126,6 +126,7 @@ def _build(settings: Settings, platform: str, base_url: str | None) -> Connector
         return cls(
             page_token=token,
             app_secret=_secret(settings, "facebook_app_secret"),
+            api_version=settings.facebook.graph_api_version,
             base_url=base_url,
             timeout=timeout,
         )

@@ -1,4 +1,4 @@
-"""The Facebook page connector: visitor posts, comments and replies, and tags in; replies and hiding out."""
+"""The Facebook page connector: visitor posts, comments, replies and tags in; replies, posts, hiding out."""
 
 from __future__ import annotations
 
@@ -57,6 +57,7 @@ class FacebookConnector:
 
     slug = "facebook"
     max_reply_length = 8000  # Graph's limit for a comment
+    max_post_length = 63206  # Facebook's limit for a post's message
     page_size = 100
 
     def __init__(
@@ -303,6 +304,51 @@ class FacebookConnector:
             result = parse_graph_response(
                 body, source=source, edge="comments", own_ids={page_id}, post_id=in_reply_to
             )
+            for mention in result.mentions:
+                if mention.is_own and _comparable(mention.text) == wanted:
+                    return mention.external_id
+        return None
+
+    # new posts -------------------------------------------------------------------------
+
+    def post(self, *, source: str, text: str, idempotency_key: str) -> str:
+        """Publish ``text`` as a new post on the page's feed; returns the post's id (``{page}_{post}``).
+
+        As with :meth:`reply`, ``idempotency_key`` is not sent, and after any TemporaryError
+        :meth:`find_post` says whether the post went out.
+        """
+        page_id = parse_source(source)
+        if not text.strip():
+            raise PermanentError("the post cannot be empty")
+        if len(text) > self.max_post_length:
+            raise PermanentError(
+                f"the post is longer than Facebook allows ({self.max_post_length} characters)"
+            )
+        body = self._request(
+            f"publishing a post on page {page_id}", f"{page_id}/feed", post_args={"message": text}
+        )
+        new_id = body.get("id") if isinstance(body, dict) else None
+        if not isinstance(new_id, str) or not new_id:
+            raise PayloadError(f"Facebook accepted the post on page {page_id} but sent no post id")
+        return new_id
+
+    def find_post(self, *, source: str, text: str, within: timedelta = timedelta(days=1)) -> str | None:
+        """The id of a post the page itself published in the last ``within`` with the same text, or None.
+
+        Only recent posts count: the same standard text (a listening message) may well have
+        been posted for an earlier incident, and that one is not this post.
+        """
+        page_id = parse_source(source)
+        wanted = _comparable(text)
+        for body, _ in self._pages(
+            "looking for an earlier post",
+            f"{page_id}/posts",  # the page's own posts only, newest first (``/feed`` adds visitors')
+            {
+                "fields": "id,message,created_time,from{id,name}",
+                "since": int((self.clock() - within).timestamp()),
+            },
+        ):
+            result = parse_graph_response(body, source=source, edge="feed", own_ids={page_id})
             for mention in result.mentions:
                 if mention.is_own and _comparable(mention.text) == wanted:
                     return mention.external_id

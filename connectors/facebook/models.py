@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from connectors.validation import PostTime
+
 # Graph object ids: digits, joined by "_" for posts ({page}_{post}) and comments ({post}_{comment}).
 GraphId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,30}(_[0-9]{1,30}){0,2}$")]
 
@@ -48,7 +50,7 @@ class GraphItem(_Model):
     """A post or a comment: the fields both share, plus the ones only one of them has."""
 
     id: GraphId
-    created_time: AwareDatetime
+    created_time: PostTime
     message: str | None = None
     story: str | None = None  # posts without a message ("... updated their cover photo")
     updated_time: AwareDatetime | None = None

@@ -1,4 +1,4 @@
-"""The X connector: mentions of our accounts and keyword searches in, replies and hidden replies out."""
+"""The X connector: mentions of our accounts and keyword searches in; replies, posts and hiding out."""
 
 from __future__ import annotations
 
@@ -263,12 +263,7 @@ class XConnector:
         and not sent). After any TemporaryError the reply may or may not have been posted:
         call :meth:`find_reply` before trying again.
         """
-        if not text.strip():
-            raise PermanentError("a reply cannot be empty")
-        if not parse_tweet(text).valid:
-            raise PermanentError(
-                f"the reply is longer than X allows ({self.max_reply_length} weighted characters)"
-            )
+        _check_text(text, what="reply", limit=self.max_reply_length)
         body = self._call(
             f"replying to {in_reply_to}",
             self.client.create_tweet,
@@ -314,6 +309,62 @@ class XConnector:
             params["pagination_token"] = page.meta.next_token
         return None
 
+    # new posts -------------------------------------------------------------------------
+
+    def post(self, *, source: str, text: str, idempotency_key: str) -> str:
+        """Publish ``text`` as a new post (not a reply) of the account we post as; returns its id.
+
+        ``source`` names the account (an X source key); the credentials decide which account
+        posts. As with :meth:`reply`, ``idempotency_key`` is not sent, and after any
+        TemporaryError :meth:`find_post` says whether the post went out.
+        """
+        parse_source(source)
+        _check_text(text, what="post", limit=self.max_reply_length)
+        body = self._call(
+            "publishing a post", self.client.create_tweet, text=text, user_auth=self._write_user_auth
+        )
+        try:
+            return CreatedTweet.model_validate(SingleEnvelope.model_validate(body).data).id
+        except ValidationError as exc:
+            raise PayloadError(
+                f"X accepted the post but its answer is unreadable ({describe(exc)})"
+            ) from None
+
+    def find_post(
+        self, *, source: str, text: str, within: timedelta = timedelta(days=1), max_pages: int = 3
+    ) -> str | None:
+        """The id of a post (not a reply) our account published in the last ``within`` with the same text.
+
+        Only recent posts count: the same standard text (a listening message) may well have
+        been posted for an earlier incident, and that one is not this post. Texts are compared
+        as in :meth:`find_reply`.
+        """
+        parse_source(source)
+        me = self.me_id()
+        wanted = _comparable(text)
+        params: dict[str, Any] = {
+            "max_results": 100,
+            "start_time": _x_time(self.clock() - within),
+            "exclude": ["replies", "retweets"],
+            "tweet_fields": ["referenced_tweets"],
+        }
+        for _ in range(max_pages):
+            body = self._call(
+                "looking for an earlier post",
+                self.client.get_users_tweets,
+                me,
+                user_auth=self._read_user_auth,
+                **params,
+            )
+            page = parse_tweets_page(body, source=source)
+            for mention in page.result.mentions:
+                if mention.in_reply_to is None and _comparable(mention.text) == wanted:
+                    return mention.external_id
+            if not page.meta.next_token:
+                return None
+            params["pagination_token"] = page.meta.next_token
+        return None
+
     def hide(self, *, source: str, external_id: str, hidden: bool = True) -> None:
         """Hide (or unhide) a reply in a conversation our account started."""
         fn = self.client.hide_reply if hidden else self.client.unhide_reply
@@ -336,6 +387,14 @@ _URL = re.compile(r"https?://\S+")
 
 def _x_time(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _check_text(text: str, *, what: str, limit: int) -> None:
+    """Refuse before sending what X would refuse: an empty text, or one over the weighted limit."""
+    if not text.strip():
+        raise PermanentError(f"the {what} cannot be empty")
+    if not parse_tweet(text).valid:
+        raise PermanentError(f"the {what} is longer than X allows ({limit} weighted characters)")
 
 
 def _comparable(text: str) -> str:

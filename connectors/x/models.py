@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from connectors.validation import PostTime
 
 # X ids are 64-bit snowflakes sent as decimal strings (tweepy casts them with int()).
 NumericId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}$")]
@@ -40,7 +42,7 @@ class Tweet(_Model):
     text: str
     edit_history_tweet_ids: list[NumericId] = Field(default_factory=list)
     author_id: NumericId | None = None
-    created_at: AwareDatetime | None = None
+    created_at: PostTime | None = None
     conversation_id: NumericId | None = None
     in_reply_to_user_id: NumericId | None = None
     referenced_tweets: list[ReferencedTweet] = Field(default_factory=list)

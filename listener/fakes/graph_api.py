@@ -7,9 +7,10 @@ numeric strings joined by ``_`` (``{page}_{post}``, ``{post}_{comment}``); times
 token, as the real one does); errors are HTTP 400 with ``{"error": {"message", "type",
 "code", "error_subcode", "fbtrace_id"}}``; only the requested ``fields`` are returned.
 
-Endpoints: ``GET /{page-id}/feed``, ``GET /{page-id}/tagged``, ``GET /{object-id}/comments``
-(``filter=stream`` adds replies with ``parent``), ``POST /{object-id}/comments`` (our reply),
-``POST /{comment-id}`` with ``is_hidden``.
+Endpoints: ``GET /{page-id}/feed``, ``GET /{page-id}/posts`` (the page's own posts),
+``GET /{page-id}/tagged``, ``GET /{object-id}/comments`` (``filter=stream`` adds replies with
+``parent``), ``POST /{page-id}/feed`` (a new post by the page), ``POST /{object-id}/comments``
+(our reply), ``POST /{comment-id}`` with ``is_hidden``.
 
 Script it::
 
@@ -18,6 +19,7 @@ Script it::
     c = fake.add_comment(on=post["id"], text="Where is the nearest?", author_name="Sam Patel")
     fake.inject(graph_error(190, "Error validating access token"), path="/feed$")
     fake.replies    # comments the page posted through the API, in order
+    fake.posts_published  # posts the page published through the API, in order
     fake.hidden     # {comment id: hidden?}
 """
 
@@ -106,10 +108,13 @@ class FakeGraphApi(FakeServer):
         self._posts: dict[str, dict[str, Any]] = {}
         self._comments: dict[str, dict[str, Any]] = {}
         self._replies: list[dict[str, Any]] = []
+        self._posts_published: list[dict[str, Any]] = []
         self._hidden: dict[str, bool] = {}
         self._ids = count(900_000_000_000_001)
         self.route("GET", VERSION + r"/(?P<id>\w+)/feed", self._feed)
+        self.route("GET", VERSION + r"/(?P<id>\w+)/posts", self._page_posts)
         self.route("GET", VERSION + r"/(?P<id>\w+)/tagged", self._tagged)
+        self.route("POST", VERSION + r"/(?P<id>\w+)/feed", self._create_post)
         self.route("GET", VERSION + r"/(?P<id>\w+)/comments", self._list_comments)
         self.route("POST", VERSION + r"/(?P<id>\w+)/comments", self._create_comment)
         self.route("POST", VERSION + r"/(?P<id>\w+)", self._update_object)
@@ -158,6 +163,12 @@ class FakeGraphApi(FakeServer):
         """Comments the page posted through ``POST /{id}/comments``, oldest first (``parent_id`` = target)."""
         with self.lock:
             return [dict(r) for r in self._replies]
+
+    @property
+    def posts_published(self) -> list[dict[str, Any]]:
+        """Posts the page published through ``POST /{page-id}/feed``, oldest first (``id``, ``message``)."""
+        with self.lock:
+            return [dict(p) for p in self._posts_published]
 
     @property
     def hidden(self) -> dict[str, bool]:
@@ -281,6 +292,14 @@ class FakeGraphApi(FakeServer):
             request, match, posts, newest_first=True, default_fields="id,message,created_time"
         )
 
+    def _page_posts(self, request: RecordedRequest, match: re.Match[str]) -> Response:
+        if match["id"] != self.page_id:
+            return _object_error(match["id"])
+        posts = [p for p in self._posts.values() if not p["_tagged"] and p["from"]["id"] == self.page_id]
+        return self._listing(
+            request, match, posts, newest_first=True, default_fields="id,message,created_time"
+        )
+
     def _tagged(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         if match["id"] != self.page_id:
             return _object_error(match["id"])
@@ -367,17 +386,20 @@ class FakeGraphApi(FakeServer):
             return _object_error(target)
         message = (request.form.get("message") or [""])[0]
         if not message.strip():
-            body = {
-                "error": {
-                    "message": "(#100) The parameter message is required",
-                    "type": "OAuthException",
-                    "code": 100,
-                }
-            }
-            return Response(400, body, content_type=JSON)
+            return _missing_message()
         comment = self._add_comment(target, message, None, None, None)
         self._replies.append({"id": comment["id"], "message": message, "parent_id": target})
         return Response(200, {"id": comment["id"]}, content_type=JSON)
+
+    def _create_post(self, request: RecordedRequest, match: re.Match[str]) -> Response:
+        if match["id"] != self.page_id:
+            return _object_error(match["id"])
+        message = (request.form.get("message") or [""])[0]
+        if not message.strip():
+            return _missing_message()
+        post = self._add_post(message, None, None, None, tagged=False)
+        self._posts_published.append({"id": post["id"], "message": message})
+        return Response(200, {"id": post["id"]}, content_type=JSON)
 
     def _update_object(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         object_id = match["id"]
@@ -396,6 +418,17 @@ class FakeGraphApi(FakeServer):
         self._comments[object_id]["is_hidden"] = value == "true"
         self._hidden[object_id] = value == "true"
         return Response(200, {"success": True}, content_type=JSON)
+
+
+def _missing_message() -> Response:
+    body = {
+        "error": {
+            "message": "(#100) The parameter message is required",
+            "type": "OAuthException",
+            "code": 100,
+        }
+    }
+    return Response(400, body, content_type=JSON)
 
 
 def _public(item: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,8 @@ appear only when asked for with ``tweet.fields`` / ``user.fields``, expansions f
 every answer carries ``x-rate-limit-*`` headers.
 
 Endpoints: ``GET /2/users/by/username/:username``, ``GET /2/users/me``,
-``GET /2/users/:id/mentions``, ``GET /2/users/:id/tweets``, ``GET /2/tweets/search/recent``,
-``POST /2/tweets``, ``PUT /2/tweets/:id/hidden``.
+``GET /2/users/:id/mentions``, ``GET /2/users/:id/tweets`` (``exclude=replies,retweets``),
+``GET /2/tweets/search/recent``, ``POST /2/tweets`` (a reply, or a new post), ``PUT /2/tweets/:id/hidden``.
 
 Script it::
 
@@ -17,7 +17,8 @@ Script it::
     fake.add_tweet(author="patient_pat", text="@NHSCovWarks how do I book a jab?")
     fake.inject(rate_limited(reset_at=1_700_000_000), path="/mentions$")
     ...
-    fake.replies          # tweets our account posted through POST /2/tweets, in order
+    fake.replies          # replies our account posted through POST /2/tweets, in order
+    fake.posts_published  # new posts (not replies) our account posted through POST /2/tweets
     fake.hidden           # {tweet id: hidden?}
 """
 
@@ -32,6 +33,8 @@ from listener.fakes.server import Clock, Failure, FakeServer, RecordedRequest, R
 
 X_EPOCH_MS = 1288834974657  # the snowflake epoch: 2010-11-04T01:42:54.657Z
 PROBLEM = "https://api.twitter.com/2/problems/"
+# ``exclude`` on a user's timeline: the kind of referenced post each value leaves out
+_EXCLUDE_KINDS = {"replies": "replied_to", "retweets": "retweeted"}
 
 
 def snowflake(at: datetime, sequence: int = 0) -> int:
@@ -101,6 +104,7 @@ class FakeXApi(FakeServer):
         self._tweets: dict[str, dict[str, Any]] = {}  # id -> stored tweet (all fields)
         self._mentions: dict[str, list[str]] = {}  # user id -> tweet ids mentioning them
         self._replies: list[dict[str, Any]] = []
+        self._posts_published: list[dict[str, Any]] = []
         self._hidden: dict[str, bool] = {}
         self._last_id = 0
         self._next_user_id = 1_500_000_000_000_000_000
@@ -169,9 +173,15 @@ class FakeXApi(FakeServer):
 
     @property
     def replies(self) -> list[dict[str, Any]]:
-        """Posts made through ``POST /2/tweets`` (our account's replies), oldest first."""
+        """Replies made through ``POST /2/tweets`` (our account's), oldest first."""
         with self.lock:
             return [dict(t) for t in self._replies]
+
+    @property
+    def posts_published(self) -> list[dict[str, Any]]:
+        """New posts (not replies) made through ``POST /2/tweets`` (our account's), oldest first."""
+        with self.lock:
+            return [dict(t) for t in self._posts_published]
 
     @property
     def hidden(self) -> dict[str, bool]:
@@ -323,7 +333,17 @@ class FakeXApi(FakeServer):
     def _users_tweets(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         if match["id"] not in self._users:
             return self._user_not_found(match["id"], "id")
-        own = [t for t in self._tweets.values() if t["author_id"] == match["id"]]
+        excluded = _fields(request, "exclude")
+        if unknown := excluded - _EXCLUDE_KINDS.keys():
+            detail = f"The `exclude` query parameter value [{','.join(sorted(unknown))}] is not one of"
+            return problem(400, "Invalid Request", f"{detail} [replies,retweets]")
+        skipped = {_EXCLUDE_KINDS[e] for e in excluded}
+        own = [
+            t
+            for t in self._tweets.values()
+            if t["author_id"] == match["id"]
+            and not skipped & {r["type"] for r in t.get("referenced_tweets", [])}
+        ]
         return self._timeline(request, own, token_param="pagination_token", low=5)
 
     def _search_recent(self, request: RecordedRequest, match: re.Match[str]) -> Response:
@@ -406,7 +426,7 @@ class FakeXApi(FakeServer):
                 403, "Forbidden", "You attempted to reply to a Tweet that is deleted or not visible to you."
             )
         tweet = self._publish(self.me, text, None, parent, None, None, "en", None)
-        self._replies.append(tweet)
+        (self._replies if parent is not None else self._posts_published).append(tweet)
         data = {
             "id": tweet["id"],
             "text": tweet["text"],

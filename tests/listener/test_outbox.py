@@ -339,17 +339,27 @@ def make_new_post(engine, tweets, agent, clock) -> int:
     return reply_id
 
 
-def test_a_new_post_fails_clearly_when_the_connector_cannot_publish_one(engine, fake_x, clock, world):
-    settings, connector, tweets, agent = world
+class RepliesOnly:
+    """A connector that can answer posts but not publish new ones."""
+
+    def reply(self, **kwargs):
+        raise AssertionError("a new post is not a reply")
+
+    def find_reply(self, **kwargs):
+        raise AssertionError("a new post is not a reply")
+
+
+def test_a_new_post_fails_clearly_when_the_connector_cannot_publish_one(engine, clock, world):
+    settings, _, tweets, agent = world
     reply_id = make_new_post(engine, tweets, agent, clock)
-    assert send(engine, settings, connector, clock) == 0
+    assert send(engine, settings, RepliesOnly(), clock) == 0
     reply = reply_row(engine, reply_id)
     assert reply.status == "failed" and "cannot publish new posts on x" in reply.last_error
-    assert attempts(engine, reply_id) == [] and fake_x.replies == []
+    assert attempts(engine, reply_id) == []
 
 
 class PagePublisher:
-    """A connector that can publish new posts (none of the real ones can yet)."""
+    """A connector that can publish new posts, and remembers them in memory."""
 
     def __init__(self) -> None:
         self.posts: list[str] = []
@@ -358,7 +368,7 @@ class PagePublisher:
         self.posts.append(text)
         return f"post-{len(self.posts)}"
 
-    def find_post(self, *, source, text):
+    def find_post(self, *, source, text, within):
         return next((f"post-{n}" for n, t in enumerate(self.posts, 1) if t == text), None)
 
     def reply(self, **kwargs):

@@ -26,8 +26,15 @@ def test_config_check_exits_zero_on_the_example(capsys):
     [
         ("[sla]\nurgent_minutes = 'soon'\n", "sla.urgent_minutes: Input should be a valid integer"),
         ("[sla]\nurgent_mins = 5\n", "sla.urgent_mins: unknown key"),
-        ("[polling]\ndefault_interval_seconds = 1\n", "polling.default_interval_seconds: Input should be greater"),
+        (
+            "[polling]\ndefault_interval_seconds = 1\n",
+            "polling.default_interval_seconds: Input should be greater",
+        ),
         ("[[sources]]\nkey = 'myspace:me'\n", "sources[0].key: Value error, must start with one of"),
+        (
+            "[facebook]\ngraph_api_version = 'latest'\n",
+            "facebook.graph_api_version: Value error, must look like v21.0",
+        ),
         ("[secrets]\nx_bearer_token = 'abc'\n", "secrets: not allowed in the file"),
         ("[general\n", "not valid TOML"),
     ],

@@ -106,3 +106,13 @@ def test_a_missing_secret_leaves_the_source_unpolled_with_the_reason():
 def test_replies_can_go_out_for_a_platform_that_is_not_polled():
     built = build_connectors(settings([], x_bearer_token="AAAAAAAAAAAAAAAAAAAAAbearer"))
     assert built.by_source == {} and isinstance(built.by_platform["x"], XConnector)
+
+
+def test_the_facebook_connector_calls_the_configured_graph_api_version():
+    default = build_connectors(settings([{"key": PAGE}], facebook_page_token="EAAGpagetoken"))
+    assert default.by_source[PAGE].graph.version == "v21.0"
+    chosen = Settings.model_validate({"sources": [{"key": PAGE}], "facebook": {"graph_api_version": "v23.0"}})
+    chosen.secrets = Secrets(facebook_page_token="EAAGpagetoken")
+    built = build_connectors(chosen)
+    assert built.by_source[PAGE].graph.version == "v23.0"
+    assert built.by_platform["facebook"] is built.by_source[PAGE]  # the outbox posts with the same version
