@@ -27,6 +27,8 @@ CRISIS_SECONDS = 30
 ALERTS_SECONDS = 15
 SLA_SECONDS = 60
 ESCALATION_SECONDS = 60
+MODERATION_SECONDS = 10
+SETTINGS_SECONDS = 60  # how soon an admin's change of SLA targets reaches the worker
 THREADS = 8
 
 
@@ -71,6 +73,8 @@ def build_scheduler(worker: Worker) -> BackgroundScheduler:
     every(ALERTS_SECONDS, worker.deliver_alerts, "alerts", first_in=1)
     every(SLA_SECONDS, worker.warn_sla, "sla", first_in=SLA_SECONDS)
     every(ESCALATION_SECONDS, worker.escalate, "escalation", first_in=ESCALATION_SECONDS)
+    every(MODERATION_SECONDS, worker.hide_comments, "moderation", first_in=2)
+    every(SETTINGS_SECONDS, worker.refresh_settings, "settings", first_in=SETTINGS_SECONDS)
     every(HEARTBEAT_SECONDS, worker.heartbeat, "heartbeat", first_in=HEARTBEAT_SECONDS)
     run_at = settings.retention.run_at
     scheduler.add_job(

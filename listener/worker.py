@@ -24,10 +24,13 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
-from listener import alerts, health, incidents, leases, retention, sla
+from connectors.base import Connector
+from connectors.registry import platform_of
+from listener import alerts, health, incidents, leases, moderation, retention, sla
 from listener.crisis_watch import CrisisWatch
 from listener.ingest import TriageStage
 from listener.outbox import send_due_replies
+from listener.overrides import effective_settings
 from listener.pipeline import build_stage
 from listener.polling import PollOutcome, poll_source
 from listener.scheduler import build_scheduler
@@ -60,6 +63,7 @@ class Worker:
         stage: TriageStage | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
+        self.file_settings = settings  # as loaded; ``settings`` adds the admin's overrides
         self.settings = settings
         self.engine = engine
         self.clock = clock
@@ -84,6 +88,7 @@ class Worker:
 
     def prepare(self) -> None:
         """Bring the sources table in line with the settings, and say which sources cannot be polled."""
+        self.refresh_settings()
         now = self.clock()
         with write_transaction(self.engine) as session:
             enabled = sync_sources(session, self.settings)
@@ -240,6 +245,28 @@ class Worker:
                 lambda: retention.run_retention(self.engine, self.settings, now=self.clock()),
             ),
         )
+
+    def hide_comments(self) -> int | None:
+        def connector_for(source_key: str) -> Connector:
+            return (
+                self.connectors.by_source.get(source_key)
+                or self.connectors.by_platform[platform_of(source_key)]
+            )
+
+        return self._run(
+            "moderation",
+            lambda: moderation.perform_due_hides(self.engine, connector_for, now=self.clock()),
+        )
+
+    def refresh_settings(self) -> None:
+        """Pick up thresholds and SLA targets an admin changed in the UI (stored as overrides)."""
+
+        def refresh() -> None:
+            with write_transaction(self.engine) as session:
+                self.settings = effective_settings(session, self.file_settings)
+            self.stage.sla = self.settings.sla
+
+        self._run("settings", refresh)
 
     def heartbeat(self) -> None:
         self._run("heartbeat", self._beat)
