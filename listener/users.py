@@ -27,7 +27,14 @@ def hash_password(password: str) -> str:
 
 
 def add_user(
-    session: Session, *, email: str, name: str, initials: str, role: str, password: str, actor: User | str = "cli"
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    initials: str,
+    role: str,
+    password: str,
+    actor: User | str = "cli",
 ) -> User:
     email = email.strip().lower()
     if role not in ROLES:
@@ -38,11 +45,23 @@ def add_user(
         raise UserError("initials must be 1 to 8 characters")
     if session.scalar(select(User).where(User.email == email)) is not None:
         raise UserError(f"a user with email {email} already exists")
-    user = User(email=email, name=name.strip(), initials=initials.strip(), role=role, password_hash=hash_password(password))
+    user = User(
+        email=email,
+        name=name.strip(),
+        initials=initials.strip(),
+        role=role,
+        password_hash=hash_password(password),
+    )
     session.add(user)
     session.flush()
-    audit.record(session, actor=actor, action="user.add", object_type="user", object_id=user.id,
-                 after={"email": email, "role": role, "name": user.name})
+    audit.record(
+        session,
+        actor=actor,
+        action="user.add",
+        object_type="user",
+        object_id=user.id,
+        after={"email": email, "role": role, "name": user.name},
+    )
     return user
 
 
@@ -57,13 +76,26 @@ def set_active(session: Session, *, email: str, active: bool, actor: User | str 
     user = find_user(session, email)
     before = {"active": user.active}
     user.active = active
-    audit.record(session, actor=actor, action="user.enable" if active else "user.disable", object_type="user",
-                 object_id=user.id, before=before, after={"active": active})
+    audit.record(
+        session,
+        actor=actor,
+        action="user.enable" if active else "user.disable",
+        object_type="user",
+        object_id=user.id,
+        before=before,
+        after={"active": active},
+    )
     return user
 
 
 def authenticate(
-    session: Session, *, email: str, password: str, max_failures: int, lockout: timedelta, now: datetime | None = None
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    max_failures: int,
+    lockout: timedelta,
+    now: datetime | None = None,
 ) -> User | None:
     """The user when the password is right and the account usable; None otherwise (never says which)."""
     now = now or utcnow()
@@ -83,7 +115,9 @@ def authenticate(
         if user.failed_logins >= max_failures:
             user.locked_until = now + lockout
             user.failed_logins = 0
-            audit.record(session, actor=user.email, action="user.locked", object_type="user", object_id=user.id)
+            audit.record(
+                session, actor=user.email, action="user.locked", object_type="user", object_id=user.id
+            )
         return None
     user.failed_logins = 0
     user.locked_until = None

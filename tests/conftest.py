@@ -22,7 +22,11 @@ TEST_PASSWORD = "correct horse battery staple"
 
 
 def chromium_path() -> str | None:
-    return os.environ.get("LISTENING_POST_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    return (
+        os.environ.get("LISTENING_POST_CHROMIUM")
+        or shutil.which("chromium")
+        or shutil.which("chromium-browser")
+    )
 
 
 @pytest.fixture
@@ -75,7 +79,9 @@ def any_engine(db_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def make_user(engine: Engine) -> Callable[..., User]:
-    def _make(role: str = "agent", email: str | None = None, name: str | None = None, initials: str = "AB") -> User:
+    def _make(
+        role: str = "agent", email: str | None = None, name: str | None = None, initials: str = "AB"
+    ) -> User:
         with write_transaction(engine) as session:
             return users.add_user(
                 session,

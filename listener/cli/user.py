@@ -21,12 +21,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     usub = p.add_subparsers(dest="user_command", metavar="ACTION")
     usub.required = True
 
-    add = usub.add_parser("add", help="Add a user (password prompted, or read from stdin with --password-stdin)")
+    add = usub.add_parser(
+        "add", help="Add a user (password prompted, or read from stdin with --password-stdin)"
+    )
     add.add_argument("email")
     add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--name", required=True)
     add.add_argument("--initials", required=True, help="used to sign replies, e.g. JB")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
     add_store_options(add)
     add.set_defaults(func=run_add)
 
@@ -58,7 +62,12 @@ def run_add(args: argparse.Namespace) -> int:
     store = open_store(args)
     with write_transaction(store.engine) as session:
         user = users.add_user(
-            session, email=args.email, name=args.name, initials=args.initials, role=args.role, password=password
+            session,
+            email=args.email,
+            name=args.name,
+            initials=args.initials,
+            role=args.role,
+            password=password,
         )
         print(json.dumps({"id": user.id, "email": user.email, "role": user.role}))
     return 0
@@ -68,8 +77,17 @@ def run_list(args: argparse.Namespace) -> int:
     store = open_store(args)
     with write_transaction(store.engine) as session:
         for user in session.scalars(select(User).order_by(User.email)):
-            print(json.dumps({"email": user.email, "name": user.name, "initials": user.initials,
-                              "role": user.role, "active": user.active}))
+            print(
+                json.dumps(
+                    {
+                        "email": user.email,
+                        "name": user.name,
+                        "initials": user.initials,
+                        "role": user.role,
+                        "active": user.active,
+                    }
+                )
+            )
     return 0
 
 

@@ -16,13 +16,36 @@ def _run(argv, monkeypatch, stdin=""):
 
 def test_add_list_disable(sqlite_url, monkeypatch, capsys):
     db = ["--db", sqlite_url]
-    assert _run(["user", "add", "Jo.Bloggs@example.nhs.uk", "--role", "lead", "--name", "Jo Bloggs",
-                 "--initials", "JB", "--password-stdin", *db], monkeypatch, "a long enough password\n") == 0
+    assert (
+        _run(
+            [
+                "user",
+                "add",
+                "Jo.Bloggs@example.nhs.uk",
+                "--role",
+                "lead",
+                "--name",
+                "Jo Bloggs",
+                "--initials",
+                "JB",
+                "--password-stdin",
+                *db,
+            ],
+            monkeypatch,
+            "a long enough password\n",
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["role"] == "lead"
     assert _run(["user", "list", *db], monkeypatch) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert listed == {"email": "jo.bloggs@example.nhs.uk", "name": "Jo Bloggs", "initials": "JB",
-                      "role": "lead", "active": True}
+    assert listed == {
+        "email": "jo.bloggs@example.nhs.uk",
+        "name": "Jo Bloggs",
+        "initials": "JB",
+        "role": "lead",
+        "active": True,
+    }
     assert _run(["user", "disable", "jo.bloggs@example.nhs.uk", *db], monkeypatch) == 0
     with write_transaction(make_engine(sqlite_url)) as session:
         user = session.scalar(select(User))
@@ -48,8 +71,20 @@ def test_bad_user_input_is_one_clear_line(sqlite_url, monkeypatch, capsys, argv,
 
 
 def test_a_duplicate_email_is_refused(sqlite_url, monkeypatch, capsys):
-    args = ["user", "add", "a@example.nhs.uk", "--role", "agent", "--name", "A", "--initials", "A",
-            "--password-stdin", "--db", sqlite_url]
+    args = [
+        "user",
+        "add",
+        "a@example.nhs.uk",
+        "--role",
+        "agent",
+        "--name",
+        "A",
+        "--initials",
+        "A",
+        "--password-stdin",
+        "--db",
+        sqlite_url,
+    ]
     assert _run(args, monkeypatch, "a long enough password\n") == 0
     assert _run(args, monkeypatch, "a long enough password\n") == 2
     assert "already exists" in capsys.readouterr().err

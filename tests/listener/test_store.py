@@ -34,8 +34,15 @@ def test_downgrade_to_empty_and_back(sqlite_url):
 
 
 def _mention(author: Author, external_id: str = "1") -> Mention:
-    return Mention(platform="x", external_id=external_id, source_key="x:mentions:@NHSCovWarks", kind="mention",
-                   author=author, text="hello", created_at=datetime(2026, 3, 1, 9, tzinfo=UTC))
+    return Mention(
+        platform="x",
+        external_id=external_id,
+        source_key="x:mentions:@NHSCovWarks",
+        kind="mention",
+        author=author,
+        text="hello",
+        created_at=datetime(2026, 3, 1, 9, tzinfo=UTC),
+    )
 
 
 def test_a_mention_is_unique_per_platform_and_id(any_engine):
