@@ -1,0 +1,441 @@
+"""Policy 7.2's crisis criteria, watched over a stream of scored mentions.
+
+The policy calls it a social media crisis when:
+
+1. ``sole_subject`` - the subject is the only thing people are talking about negatively: negative
+   mentions are above their usual volume for the time of day and week, and one subject holds most
+   of the negative mentions of the last hour (and most mentions of it are negative);
+2. ``emotive`` - it is highly emotive or a high reputational risk: a good share of the subject's
+   negative mentions are highly emotive, or one of them is spreading widely (reposts);
+3. ``legal`` - it is legal in nature: several of the subject's mentions use legal language;
+4. ``media`` - the wider media are reporting it negatively: mentions of the subject from the
+   configured media accounts or linking to news sites that are not positive.
+
+Level (from policy 7.2 and the product design): ``crisis`` when sole_subject and at least two of
+emotive / legal / media are met; ``alert`` when sole_subject and exactly one; ``watch`` otherwise.
+
+The monitor is causal and pure: feed it scored mentions in ``created_at`` order, and call
+``tick(now)`` when time passes without mentions. An incident opens when negative volume surges
+and one subject stands out among the negative mentions; a rise spread over many subjects opens
+nothing. There is one incident per episode: while an incident is active, a subject sharing its
+mentions or its terms feeds it rather than opening another (the leading words of a story drift as
+it spreads), and it goes quiet only after ``quiet_minutes`` without its subject standing out. An
+episode's mentions are kept out of what the monitor learns as usual, so the same story coming back
+after a quiet spell opens a new incident.
+
+Events: ``open``; ``rise`` when the level goes up (it never goes down within an episode);
+``update`` when criteria or evidence are added or the episode has grown by a fifth; ``quiet``
+when the incident ends.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from triage.model import Score
+from triage.spikes import SpikeConfig, SpikeDetector
+from triage.topics import Subject, TopicConfig, TopicTracker, analyse
+
+CRITERIA = ("sole_subject", "emotive", "legal", "media")
+Level = Literal["watch", "alert", "crisis"]
+LEVELS: tuple[Level, ...] = ("watch", "alert", "crisis")
+EventKind = Literal["open", "rise", "update", "quiet"]
+
+
+class CrisisConfig(BaseModel):
+    """Crisis thresholds (the app's TOML config embeds these under ``[crisis]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bucket_minutes: int = Field(default=5, gt=0, description="Negative volume is counted per bucket.")
+    surge_minutes: int = Field(
+        default=30, gt=0, description="Recent negative volume compared with its usual level."
+    )
+    surge_sigmas: float = Field(
+        default=4.0, gt=0, description="How far above the usual negative volume is a surge (std devs)."
+    )
+    min_negative_mentions: int = Field(
+        default=8, ge=1, description="Fewest negative mentions of a subject in the window for sole_subject."
+    )
+    sole_subject_share: float = Field(
+        default=0.6, gt=0, le=1, description="Share of the window's negative mentions about the subject."
+    )
+    max_positive_share: float = Field(
+        default=0.4,
+        ge=0,
+        le=1,
+        description="Largest share of the subject's own mentions that may be positive (praise is no crisis).",
+    )
+    emotive_level: float = Field(
+        default=0.5, ge=0, le=1, description="A mention is highly emotive at this emotive intensity."
+    )
+    emotive_share: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        description="Share of the subject's negative mentions that are highly emotive.",
+    )
+    emotive_mentions: int = Field(default=5, ge=1, description="Fewest highly emotive negative mentions.")
+    viral_reposts: int = Field(
+        default=1000,
+        ge=1,
+        description="One negative mention of the subject reposted this often is a reputational risk.",
+    )
+    legal_mentions: int = Field(default=3, ge=1, description="Fewest mentions of the subject in legal terms.")
+    legal_share: float = Field(
+        default=0.1, ge=0, le=1, description="Share of the subject's negative mentions in legal terms."
+    )
+    media_mentions: int = Field(
+        default=1, ge=1, description="Fewest media mentions of the subject that are not positive."
+    )
+    quiet_minutes: int = Field(
+        default=180, gt=0, description="An incident ends after this long without its subject standing out."
+    )
+    evidence_per_criterion: int = Field(
+        default=25, ge=1, description="Mentions kept as evidence per criterion."
+    )
+    topics: TopicConfig = Field(default_factory=TopicConfig)
+    negative_volume: SpikeConfig = Field(
+        default_factory=SpikeConfig, description="Baseline of negative mentions per bucket."
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ObservedMention:
+    """A stored, scored mention as the monitor sees it."""
+
+    id: str
+    created_at: datetime
+    text: str
+    score: Score
+    url: str | None = None
+    source: str = ""  # the account or source it came through, e.g. "x:mentions:@NHSCovWarks"
+    author_handle: str = ""
+    followers: int = 0
+    reposts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CrisisEvent:
+    kind: EventKind  # open | rise (level went up) | update (criteria, subject or evidence grew) | quiet
+    incident_key: str
+    level: Level
+    criteria: tuple[str, ...]  # met, in policy order
+    evidence: dict[str, tuple[str, ...]]  # criterion -> mention ids that show it
+    details: dict[str, str]  # criterion -> the figure behind it, in words
+    subject: str  # human readable
+    topic: str | None  # the subject's leading term key
+    mentions: int  # negative mentions of the episode so far
+    mention_ids: tuple[str, ...]  # the episode's negative mentions so far
+    at: datetime
+
+
+def level_for(criteria: Iterable[str]) -> Level:
+    met = set(criteria)
+    if "sole_subject" not in met:
+        return "watch"
+    others = len(met & {"emotive", "legal", "media"})
+    return "crisis" if others >= 2 else "alert" if others == 1 else "watch"
+
+
+@dataclass(slots=True)
+class _Seen:
+    """What the monitor keeps of a mention while it is in the window."""
+
+    at: datetime
+    negative: bool
+    positive: bool
+    emotive: bool
+    legal: bool
+    media: bool
+    reposts: int
+    terms: frozenset[str]
+
+
+@dataclass(slots=True)
+class _Incident:
+    key: str
+    last_active: datetime
+    subject: Subject
+    level: Level = "watch"
+    criteria: set[str] = field(default_factory=set)
+    evidence: dict[str, list[str]] = field(default_factory=dict)
+    details: dict[str, str] = field(default_factory=dict)
+    mention_ids: dict[str, None] = field(default_factory=dict)  # ordered set
+    reported: tuple[Level, frozenset[str], tuple[int, ...]] | None = None  # what the last event said
+    reported_mentions: int = 0
+
+
+class CrisisMonitor:
+    """Stateful, causal, pure: ``observe`` mentions in time order, ``tick`` as time passes."""
+
+    def __init__(self, config: CrisisConfig | None = None) -> None:
+        self.config = config or CrisisConfig()
+        self._bucket = timedelta(minutes=self.config.bucket_minutes)
+        negative_volume = self.config.negative_volume
+        if negative_volume.bucket_seconds is None:
+            negative_volume = negative_volume.model_copy(
+                update={"bucket_seconds": int(self._bucket.total_seconds())}
+            )
+        self._baseline = SpikeDetector(negative_volume)
+        self._bucket_start: datetime | None = None
+        self._bucket_count = 0
+        self._recent_negatives: deque[datetime] = deque()
+        self._topics = TopicTracker(self.config.topics)
+        self._seen: dict[str, _Seen] = {}
+        self._order: deque[str] = deque()
+        self._incidents: list[_Incident] = []
+        self._now: datetime | None = None
+        self._opened = 0
+
+    # -- public -----------------------------------------------------------------------------
+
+    def observe(self, m: ObservedMention) -> list[CrisisEvent]:
+        """Take one scored mention (in created_at order); return what changed."""
+        self._advance(m.created_at)
+        now = self._now or m.created_at
+        if m.id in self._seen:
+            return []
+        found = analyse(m.text, m.url)
+        score = m.score
+        negative = score.label == "negative"
+        seen = _Seen(
+            at=now,
+            negative=negative,
+            positive=score.label == "positive",
+            emotive=score.emotive >= self.config.emotive_level,
+            legal=bool(score.legal_terms),
+            media=score.media,
+            reposts=max(m.reposts, 0),
+            terms=found.terms,
+        )
+        self._seen[m.id] = seen
+        self._order.append(m.id)
+        self._topics.add(m.id, now, found, negative, positive=seen.positive)
+        if negative:
+            self._bucket_count += 1
+            self._recent_negatives.append(now)
+        if not negative and not self._incidents:
+            return self._expire(now)
+        return self._evaluate(now)
+
+    def tick(self, now: datetime) -> list[CrisisEvent]:
+        """Let time pass (no new mentions): closes buckets, lets quiet incidents end."""
+        self._advance(now)
+        return self._evaluate(self._now or now)
+
+    def active_incidents(self) -> list[str]:
+        return [incident.key for incident in self._incidents]
+
+    # -- time and volume -------------------------------------------------------------------
+
+    def _advance(self, at: datetime) -> None:
+        if self._now is not None and at < self._now:
+            at = self._now  # a late delivery: count it now, never move the clock back
+        if self._bucket_start is None:
+            self._bucket_start = _floor(at, self._bucket)
+        while at >= self._bucket_start + self._bucket:
+            self._baseline.update(self._bucket_start, self._bucket_count)
+            self._bucket_start += self._bucket
+            self._bucket_count = 0
+        self._now = at
+        horizon = at - timedelta(minutes=self.config.surge_minutes)
+        while self._recent_negatives and self._recent_negatives[0] < horizon:
+            self._recent_negatives.popleft()
+
+    def _expected_negatives(self, now: datetime, minutes: int) -> float:
+        """Usual number of negative mentions in the ``minutes`` before ``now``."""
+        start = now - timedelta(minutes=minutes)
+        expected = 0.0
+        cursor = _floor(start, self._bucket)
+        while cursor < now:
+            overlap = (min(cursor + self._bucket, now) - max(cursor, start)).total_seconds()
+            expected += self._baseline.expected(cursor) * overlap / self._bucket.total_seconds()
+            cursor += self._bucket
+        return expected
+
+    def _surge(self, now: datetime) -> tuple[bool, str]:
+        """Are negative mentions above their usual volume for this time of day and week?"""
+        count = len(self._recent_negatives)
+        expected = self._expected_negatives(now, self.config.surge_minutes)
+        sigmas = self._baseline.sigmas(count, expected)
+        surge = count >= self.config.min_negative_mentions and sigmas >= self.config.surge_sigmas
+        words = f"{count} negative mentions in {self.config.surge_minutes} min, usually about {expected:.1f}"
+        return surge, words
+
+    # -- incidents -------------------------------------------------------------------------
+
+    def _evaluate(self, now: datetime) -> list[CrisisEvent]:
+        events = self._expire(now)
+        surge, surge_words = self._surge(now)
+        if not surge and not self._incidents:
+            return events
+        subject = self._topics.dominant(now)
+        if subject is None:
+            return events
+        incident = self._match(subject)
+        if incident is None:
+            if not surge or len(subject.negative_ids) < self.config.min_negative_mentions:
+                return events
+            incident = self._open(now, subject)
+        incident.subject = subject
+        if len(subject.negative_ids) >= self.config.min_negative_mentions:
+            incident.last_active = now
+        self._judge(incident, subject, surge, surge_words)
+        event = self._event_for(incident, now)
+        if event is not None:
+            events.append(event)
+        return events
+
+    def _match(self, subject: Subject) -> _Incident | None:
+        """The active incident about this subject: sharing its mentions or its terms."""
+        for incident in self._incidents:
+            known = sum(1 for i in subject.negative_ids if i in incident.mention_ids)
+            if known >= 0.3 * len(subject.negative_ids):
+                return incident
+            if _same(incident.subject, subject):
+                return incident
+        return None
+
+    def _open(self, now: datetime, subject: Subject) -> _Incident:
+        self._opened += 1
+        key = f"{now:%Y%m%dT%H%M}-{self._opened}"
+        incident = _Incident(key=key, last_active=now, subject=subject)
+        self._incidents.append(incident)
+        return incident
+
+    def _judge(self, incident: _Incident, subject: Subject, surge: bool, surge_words: str) -> None:
+        """Check the four criteria on the subject's mentions in the window; met criteria stay met."""
+        c = self.config
+        ids = [i for i in subject.negative_ids if i in self._seen]
+        for mention_id in ids:
+            incident.mention_ids.setdefault(mention_id, None)
+        self._topics.keep_out_of_background(ids)
+        about = [mid for mid in self._order if self._seen[mid].terms & subject.terms]
+
+        # The subject's own negative volume against what its terms usually draw.
+        usual = subject.usual_share * self._expected_negatives(
+            self._now or incident.last_active, c.topics.window_minutes
+        )
+        subject_sigmas = self._baseline.sigmas(len(subject.negative_ids), usual)
+        if (
+            surge
+            and len(ids) >= c.min_negative_mentions
+            and subject.share >= c.sole_subject_share
+            and subject.positive_fraction <= c.max_positive_share
+            and subject_sigmas >= c.surge_sigmas
+        ):
+            self._meet(
+                incident,
+                "sole_subject",
+                ids,
+                f"{subject.share:.0%} of {subject.negative_total} negative mentions in the last "
+                f"{c.topics.window_minutes} min are about it (usually about {usual:.1f}); {surge_words}",
+            )
+        emotive = [i for i in ids if self._seen[i].emotive]
+        viral = [i for i in ids if self._seen[i].reposts >= c.viral_reposts]
+        if len(emotive) >= c.emotive_mentions and len(emotive) >= c.emotive_share * len(ids):
+            self._meet(
+                incident, "emotive", emotive, f"{len(emotive)} of {len(ids)} negative mentions highly emotive"
+            )
+        elif viral:
+            top = max(self._seen[i].reposts for i in viral)
+            self._meet(incident, "emotive", viral, f"a negative mention reposted {top} times")
+        legal = [i for i in about if self._seen[i].legal and not self._seen[i].positive]
+        if len(legal) >= c.legal_mentions and len(legal) >= c.legal_share * len(ids):
+            self._meet(incident, "legal", legal, f"{len(legal)} mentions in legal terms")
+        media = [i for i in about if self._seen[i].media and not self._seen[i].positive]
+        if len(media) >= c.media_mentions:
+            self._meet(incident, "media", media, f"{len(media)} media mentions or news links")
+
+    def _meet(self, incident: _Incident, criterion: str, ids: list[str], words: str) -> None:
+        incident.criteria.add(criterion)
+        kept = incident.evidence.setdefault(criterion, [])
+        for mention_id in ids:
+            if len(kept) >= self.config.evidence_per_criterion:
+                break
+            if mention_id not in kept:
+                kept.append(mention_id)
+        incident.details[criterion] = words
+
+    def _event_for(self, incident: _Incident, now: datetime) -> CrisisEvent | None:
+        level = level_for(incident.criteria)
+        if LEVELS.index(level) < LEVELS.index(incident.level):
+            level = incident.level  # a level never falls during an episode
+        evidence = tuple(len(incident.evidence.get(c, ())) for c in CRITERIA)
+        state = (level, frozenset(incident.criteria), evidence)
+        if incident.reported is None:
+            kind: EventKind = "open"
+        elif LEVELS.index(level) > LEVELS.index(incident.reported[0]):
+            kind = "rise"
+        elif state != incident.reported or len(incident.mention_ids) >= 1.2 * incident.reported_mentions:
+            # New criteria or evidence, or the episode has grown by a fifth since it was last told.
+            kind = "update"
+        else:
+            return None
+        incident.level = level
+        incident.reported = state
+        incident.reported_mentions = len(incident.mention_ids)
+        return self._describe(incident, kind, now)
+
+    def _describe(self, incident: _Incident, kind: EventKind, now: datetime) -> CrisisEvent:
+        criteria = tuple(c for c in CRITERIA if c in incident.criteria)
+        return CrisisEvent(
+            kind=kind,
+            incident_key=incident.key,
+            level=incident.level,
+            criteria=criteria,
+            evidence={c: tuple(incident.evidence.get(c, ())) for c in criteria},
+            details={c: incident.details[c] for c in criteria if c in incident.details},
+            subject=incident.subject.label,
+            topic=incident.subject.key,
+            mentions=len(incident.mention_ids),
+            mention_ids=tuple(incident.mention_ids),
+            at=now,
+        )
+
+    def _expire(self, now: datetime) -> list[CrisisEvent]:
+        """Forget mentions older than the window; end incidents that have gone quiet."""
+        horizon = now - timedelta(minutes=max(self.config.topics.window_minutes, self.config.surge_minutes))
+        while self._order and self._seen[self._order[0]].at < horizon:
+            del self._seen[self._order.popleft()]
+        self._topics.expire(now)
+        events: list[CrisisEvent] = []
+        quiet_after = timedelta(minutes=self.config.quiet_minutes)
+        for incident in list(self._incidents):
+            if now - incident.last_active >= quiet_after:
+                self._incidents.remove(incident)
+                events.append(self._describe(incident, "quiet", now))
+        return events
+
+
+def _same(known: Subject, subject: Subject) -> bool:
+    """Is ``subject`` the one already known? One's leading term is in the other, or they share
+    a good part of their terms (the leading term drifts as phrasings come and go)."""
+    if subject.key in known.terms or known.key in subject.terms:
+        return True
+    shared = len(subject.terms & known.terms)
+    return shared >= max(2, math.ceil(0.3 * min(len(subject.terms), len(known.terms))))
+
+
+def _floor(at: datetime, step: timedelta) -> datetime:
+    origin = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return origin + ((at - origin) // step) * step
+
+
+__all__ = [
+    "CRITERIA",
+    "LEVELS",
+    "CrisisConfig",
+    "CrisisEvent",
+    "CrisisMonitor",
+    "ObservedMention",
+    "level_for",
+]
