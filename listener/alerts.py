@@ -26,12 +26,11 @@ from typing import Any, Protocol
 import apprise
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import Engine, and_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from listener.leases import rows_changed
 from listener.settings import Settings, mask_url
-from listener.store.db import write_transaction
+from listener.store.db import upsert_insert, write_transaction
 from listener.store.models import Alert, Incident
 from listener.store.types import utcnow
 
@@ -135,11 +134,6 @@ def quote(text: str, personal_data: Sequence[Mapping[str, Any]] = (), limit: int
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _insert(session: Session) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Alert)
-
-
 def queue_alert(
     session: Session,
     *,
@@ -175,7 +169,9 @@ def queue_alert(
         "created_at": now,
         "deliveries": [],
     }
-    stmt = _insert(session).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    stmt = (
+        upsert_insert(session, Alert).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
     alert_id = session.execute(stmt.returning(Alert.id)).scalar()
     if alert_id is None:
         return None

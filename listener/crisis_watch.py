@@ -20,14 +20,13 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from listener import incidents, leases
 from listener.errors import UserError
 from listener.ingest import Ingested
 from listener.settings import Settings
-from listener.store.db import session_factory, write_transaction
+from listener.store.db import session_factory, upsert_insert, write_transaction
 from listener.store.models import Author, Checkpoint, Incident, IncidentMention, Mention, Score, Source
 from listener.store.types import utcnow
 from triage.crisis import CrisisConfig, CrisisEvent, CrisisMonitor, ObservedMention
@@ -241,9 +240,8 @@ class CrisisWatch:
 
     def _checkpoint(self, session: Session) -> Checkpoint:
         key = leases.job_key(JOB)
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         session.execute(
-            insert(Source)
+            upsert_insert(session, Source)
             .values(key=key, platform=leases.JOB_PLATFORM, enabled=False, interval_seconds=60)
             .on_conflict_do_nothing(index_elements=["key"])
         )

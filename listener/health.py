@@ -12,11 +12,10 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Engine, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from listener.leases import JOB_PLATFORM
-from listener.store.db import write_transaction
+from listener.store.db import upsert_insert, write_transaction
 from listener.store.models import Checkpoint, Reply, Source, WorkerHeartbeat
 
 HEARTBEAT_SECONDS = 15
@@ -33,8 +32,7 @@ def beat(
 ) -> None:
     """Insert or refresh this worker's heartbeat row."""
     with write_transaction(engine) as session:
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(WorkerHeartbeat).values(
+        stmt = upsert_insert(session, WorkerHeartbeat).values(
             worker=worker_id, started_at=started_at, last_seen_at=now, detail=detail
         )
         session.execute(

@@ -18,13 +18,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, and_, exists, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from listener import audit
 from listener.alerts import queue_alert, quote
 from listener.settings import Settings
-from listener.store.db import write_transaction
+from listener.store.db import upsert_insert, write_transaction
 from listener.store.models import (
     LEVELS,
     Alert,
@@ -88,11 +87,6 @@ class IncidentChange:
     criteria: tuple[str, ...]
     subject: str
     mentions: int
-
-
-def _insert(session: Session, table: Any) -> Any:
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def apply_update(
@@ -212,7 +206,7 @@ def close_quiet_watch(session: Session, incident_id: int, at: datetime) -> bool:
 def _open(session: Session, update_: EpisodeUpdate) -> Incident:
     # ON CONFLICT: a second worker applying the same episode at the same moment finds the first's row.
     stmt = (
-        _insert(session, Incident)
+        upsert_insert(session, Incident)
         .values(
             episode_key=update_.episode_key[:200],
             subject=update_.subject[:500],
@@ -263,7 +257,7 @@ def _link(session: Session, incident: Incident, mention_ids: Iterable[int]) -> i
         return 0
     fresh = sorted(ids)
     # DO NOTHING: another worker may link the same mention at the same moment.
-    stmt = _insert(session, IncidentMention).on_conflict_do_nothing(
+    stmt = upsert_insert(session, IncidentMention).on_conflict_do_nothing(
         index_elements=["incident_id", "mention_id"]
     )
     session.execute(stmt, [{"incident_id": incident.id, "mention_id": mid} for mid in fresh])

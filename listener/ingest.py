@@ -3,7 +3,9 @@
 Mentions and the source's new checkpoint are written together, so a crash can neither
 lose a post (checkpoint moved, mentions not stored) nor store one twice (the unique key
 on platform + external id turns a repeat into a counted duplicate). Inserts go through
-SQLAlchemy Core in batches: on a busy day this is the hot path.
+SQLAlchemy Core in batches: on a busy day this is the hot path. The statements name the
+tables, not the mapped classes: given a class, the session takes its ORM bulk path, which
+``bench/pipeline.py`` measured at more per row than the SQL itself.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from connectors.base import Mention
 from listener.business_hours import BusinessClock
 from listener.settings import SlaSettings
+from listener.store.db import upsert_insert
 from listener.store.models import Author, Checkpoint, Conversation, QueueItem, Score, Source
 from listener.store.models import Mention as MentionRow
 from listener.store.types import utcnow
@@ -29,6 +31,11 @@ from triage.model import Score as TriageScore
 # Kinds that are for listening only: nobody answers a news article.
 LISTEN_ONLY_KINDS = frozenset({"news"})
 BATCH = 500
+MENTIONS: Table = MentionRow.__table__  # type: ignore[assignment]
+SCORES: Table = Score.__table__  # type: ignore[assignment]
+ITEMS: Table = QueueItem.__table__  # type: ignore[assignment]
+AUTHORS: Table = Author.__table__  # type: ignore[assignment]
+CONVERSATIONS: Table = Conversation.__table__  # type: ignore[assignment]
 
 
 class Scorer(Protocol):
@@ -63,12 +70,6 @@ class IngestResult:
 
     def counts(self) -> dict[str, int]:
         return {"new": len(self.new), "duplicates": self.duplicates}
-
-
-def _insert(session: Session, table: Any) -> Any:
-    """A dialect-aware INSERT that can say ON CONFLICT DO NOTHING on both SQLite and PostgreSQL."""
-    dialect = session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 def needs_reply(m: Mention) -> bool:
@@ -125,8 +126,8 @@ def _ingest_batch(
     keys = [(m.platform, m.external_id) for m in batch]
     existing = set(
         session.execute(
-            select(MentionRow.platform, MentionRow.external_id).where(
-                tuple_(MentionRow.platform, MentionRow.external_id).in_(keys)
+            select(MENTIONS.c.platform, MENTIONS.c.external_id).where(
+                tuple_(MENTIONS.c.platform, MENTIONS.c.external_id).in_(keys)
             )
         ).tuples()
     )
@@ -158,9 +159,9 @@ def _ingest_batch(
         for m in fresh
     ]
     # Another worker may have stored some of these since the SELECT: DO NOTHING keeps them single.
-    stmt = _insert(session, MentionRow).on_conflict_do_nothing(index_elements=["platform", "external_id"])
+    stmt = upsert_insert(session, MENTIONS).on_conflict_do_nothing(index_elements=["platform", "external_id"])
     inserted = session.execute(
-        stmt.returning(MentionRow.id, MentionRow.platform, MentionRow.external_id), rows
+        stmt.returning(MENTIONS.c.id, MENTIONS.c.platform, MENTIONS.c.external_id), rows
     ).all()
     ids = {(platform, external_id): mid for mid, platform, external_id in inserted}
     result.duplicates += len(fresh) - len(ids)
@@ -172,7 +173,7 @@ def _ingest_batch(
             continue
         score = stage.scorer.score(to_input(m))
         score.topic = stage.topic_of(m.text, m.url)
-        score_rows.append(_score_row(mention_id, score))
+        score_rows.append(score_row(mention_id, score))
         if needs_reply(m):
             due = stage.clock.add(m.created_at, stage.sla.target_minutes(score.priority))
             item_rows.append(
@@ -185,10 +186,10 @@ def _ingest_batch(
                 }
             )
         new.append(Ingested(id=mention_id, mention=m, score=score, queue_item_id=None))
-    session.execute(_insert(session, Score), score_rows)
+    session.execute(upsert_insert(session, SCORES), score_rows)
     if item_rows:
         created = session.execute(
-            _insert(session, QueueItem).returning(QueueItem.id, QueueItem.mention_id), item_rows
+            upsert_insert(session, ITEMS).returning(ITEMS.c.id, ITEMS.c.mention_id), item_rows
         ).all()
         by_mention = {mention_id: item_id for item_id, mention_id in created}
         for entry in new:
@@ -216,7 +217,7 @@ def _upsert_authors(session: Session, batch: Iterable[Mention], media_handles: f
         }
         for (platform, author_id), m in latest.items()
     ]
-    stmt = _insert(session, Author)
+    stmt = upsert_insert(session, AUTHORS)
     stmt = stmt.on_conflict_do_update(
         index_elements=["platform", "external_id"],
         set_={
@@ -225,12 +226,12 @@ def _upsert_authors(session: Session, batch: Iterable[Mention], media_handles: f
             "followers": stmt.excluded.followers,
         },
         # An anonymised author stays anonymous (retention): do not write their profile back.
-        where=Author.anonymised_at.is_(None),
+        where=AUTHORS.c.anonymised_at.is_(None),
     )
     session.execute(stmt, rows)
     found = session.execute(
-        select(Author.id, Author.platform, Author.external_id).where(
-            tuple_(Author.platform, Author.external_id).in_(list(latest))
+        select(AUTHORS.c.id, AUTHORS.c.platform, AUTHORS.c.external_id).where(
+            tuple_(AUTHORS.c.platform, AUTHORS.c.external_id).in_(list(latest))
         )
     ).all()
     return {(platform, external_id): aid for aid, platform, external_id in found}
@@ -239,7 +240,7 @@ def _upsert_authors(session: Session, batch: Iterable[Mention], media_handles: f
 def _upsert_conversations(session: Session, batch: Iterable[Mention], now: datetime) -> dict:
     keys = {(m.platform, thread_key(m)) for m in batch}
     rows = [{"platform": p, "thread_key": k, "created_at": now, "last_activity_at": now} for p, k in keys]
-    stmt = _insert(session, Conversation)
+    stmt = upsert_insert(session, CONVERSATIONS)
     session.execute(
         stmt.on_conflict_do_update(
             index_elements=["platform", "thread_key"],
@@ -248,14 +249,15 @@ def _upsert_conversations(session: Session, batch: Iterable[Mention], now: datet
         rows,
     )
     found = session.execute(
-        select(Conversation.id, Conversation.platform, Conversation.thread_key).where(
-            tuple_(Conversation.platform, Conversation.thread_key).in_(list(keys))
+        select(CONVERSATIONS.c.id, CONVERSATIONS.c.platform, CONVERSATIONS.c.thread_key).where(
+            tuple_(CONVERSATIONS.c.platform, CONVERSATIONS.c.thread_key).in_(list(keys))
         )
     ).all()
     return {(platform, key): cid for cid, platform, key in found}
 
 
-def _score_row(mention_id: int, score: TriageScore) -> dict[str, Any]:
+def score_row(mention_id: int, score: TriageScore) -> dict[str, Any]:
+    """The scores-table row for ``score`` (the benchmarks seed stores with it too)."""
     return {
         "mention_id": mention_id,
         "compound": score.compound,
@@ -285,7 +287,7 @@ def _save_checkpoint(
     source_id = session.scalar(select(Source.id).where(Source.key == source_key))
     if source_id is None:
         raise LookupError(f"unknown source {source_key!r}")
-    stmt = _insert(session, Checkpoint)
+    stmt = upsert_insert(session, Checkpoint)
     values = {
         "cursor": cursor,
         "last_poll_at": now,

@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Engine, Result, and_, or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from listener.store.db import write_transaction
+from listener.store.db import upsert_insert, write_transaction
 from listener.store.models import Source
 
 JOB_PREFIX = "job:"
@@ -95,9 +94,8 @@ def take_job_lease(engine: Engine, name: str, *, owner: str, now: datetime, ttl:
     """
     key = job_key(name)
     with write_transaction(engine) as session:
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         session.execute(
-            insert(Source)
+            upsert_insert(session, Source)
             .values(key=key, platform=JOB_PLATFORM, enabled=False, interval_seconds=int(ttl.total_seconds()))
             .on_conflict_do_nothing(index_elements=["key"])
         )

@@ -6,13 +6,12 @@ and hands it, with the lexicons, to the scorer and the topic function.
 
 from __future__ import annotations
 
-from triage.topics import topic_of
-
 from listener.business_hours import BusinessClock
 from listener.ingest import TriageStage
 from listener.paths import load_config_toml
 from listener.settings import Settings
 from listener.triage_setup import build_scorer
+from triage.topics import topic_of
 
 MEDIA_FILE = "media.toml"
 

@@ -17,11 +17,11 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, CursorResult, Select, and_, case, func, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from listener import audit
 from listener.leases import JOB_PLATFORM
+from listener.store.db import upsert_insert
 from listener.store.models import (
     ROLES,
     Author,
@@ -419,9 +419,7 @@ def assign(session: Session, *, item_id: int, assignee: User, actor: User, now: 
 
 def record_view(session: Session, *, item_id: int, user: User, now: datetime) -> None:
     """Note that ``user`` has the item open (an upsert: one row per item and person)."""
-    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(
-        ItemView
-    )
+    insert = upsert_insert(session, ItemView)
     session.execute(
         insert.values(queue_item_id=item_id, user_id=user.id, seen_at=now).on_conflict_do_update(
             index_elements=["queue_item_id", "user_id"], set_={"seen_at": now}

@@ -129,7 +129,10 @@ class IncidentSettings(_Section):
     stakeholders: list[str] = Field(
         default_factory=lambda: ["Head of Communications", "Director of Corporate Affairs"]
     )
-    listening_message: str = "Thank you for bringing this to our attention, we are investigating and will respond as soon as we are able."
+    listening_message: str = (  # policy 7.2, word for word
+        "Thank you for bringing this to our attention, we are investigating "
+        "and will respond as soon as we are able."
+    )
 
 
 class UiSettings(_Section):

@@ -17,6 +17,7 @@ from connectors import registry
 from connectors.base import Connector
 from listener import audit, leases
 from listener.settings import Settings, SourceSettings
+from listener.store.db import upsert_insert
 from listener.store.models import Checkpoint, Source, User
 from listener.store.types import utcnow
 
@@ -35,14 +36,17 @@ def sync_sources(session: Session, settings: Settings) -> list[str]:
     are disabled. The lease, checkpoint and "needs attention" state are left alone.
     """
     wanted = {s.key: s for s in settings.sources}
+    if wanted:
+        # Several workers start at once on PostgreSQL: DO NOTHING lets them all add the same key.
+        session.execute(
+            upsert_insert(session, Source).on_conflict_do_nothing(index_elements=["key"]),
+            [{"key": key, "platform": registry.platform_of(key), "polls": 0, "errors": 0} for key in wanted],
+        )
     rows = {
         row.key: row for row in session.scalars(select(Source).where(Source.platform != leases.JOB_PLATFORM))
     }
     for key, configured in wanted.items():
-        row = rows.get(key)
-        if row is None:
-            row = Source(key=key, platform=registry.platform_of(key), polls=0, errors=0)
-            session.add(row)
+        row = rows[key]
         row.interval_seconds = configured.interval_seconds
         row.enabled = configured.enabled
     for key, row in rows.items():

@@ -27,7 +27,7 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
         "--db",
         metavar="URL",
         default=None,
-        help="database URL; default $LISTENING_POST_DATABASE_URL, the config file's, else SQLite under data_dir",
+        help="database URL; default $LISTENING_POST_DATABASE_URL, then the config file's, then SQLite",
     )
 
 
