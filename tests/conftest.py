@@ -9,12 +9,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, text
 
 from listener import users
 from listener.store.db import make_engine, write_transaction
 from listener.store.migrate import upgrade
 from listener.store.models import User
+
+# No time limits in tests: Hypothesis's deadline and its "too slow" check are timings,
+# and fail on a busy CI machine without anything being wrong.
+settings.register_profile("listening-post", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("listening-post")
 
 PG_URL = os.environ.get("LISTENING_POST_TEST_PG")
 PG_SKIP_REASON = "PostgreSQL tests need LISTENING_POST_TEST_PG (set by .ci/run) pointing at a server"
