@@ -228,30 +228,34 @@ def _upsert_authors(session: Session, batch: Iterable[Mention], media_handles: f
         # An anonymised author stays anonymous (retention): do not write their profile back.
         where=AUTHORS.c.anonymised_at.is_(None),
     )
-    session.execute(stmt, rows)
     found = session.execute(
-        select(AUTHORS.c.id, AUTHORS.c.platform, AUTHORS.c.external_id).where(
-            tuple_(AUTHORS.c.platform, AUTHORS.c.external_id).in_(list(latest))
-        )
+        stmt.returning(AUTHORS.c.id, AUTHORS.c.platform, AUTHORS.c.external_id), rows
     ).all()
-    return {(platform, external_id): aid for aid, platform, external_id in found}
+    ids = {(platform, external_id): aid for aid, platform, external_id in found}
+    # An anonymised author's row was left alone, so RETURNING skipped it: look those up.
+    missing = [key for key in latest if key not in ids]
+    if missing:
+        ids.update(
+            ((platform, external_id), aid)
+            for aid, platform, external_id in session.execute(
+                select(AUTHORS.c.id, AUTHORS.c.platform, AUTHORS.c.external_id).where(
+                    tuple_(AUTHORS.c.platform, AUTHORS.c.external_id).in_(missing)
+                )
+            )
+        )
+    return ids
 
 
 def _upsert_conversations(session: Session, batch: Iterable[Mention], now: datetime) -> dict:
     keys = {(m.platform, thread_key(m)) for m in batch}
     rows = [{"platform": p, "thread_key": k, "created_at": now, "last_activity_at": now} for p, k in keys]
     stmt = upsert_insert(session, CONVERSATIONS)
-    session.execute(
+    found = session.execute(
         stmt.on_conflict_do_update(
             index_elements=["platform", "thread_key"],
             set_={"last_activity_at": stmt.excluded.last_activity_at},
-        ),
+        ).returning(CONVERSATIONS.c.id, CONVERSATIONS.c.platform, CONVERSATIONS.c.thread_key),
         rows,
-    )
-    found = session.execute(
-        select(CONVERSATIONS.c.id, CONVERSATIONS.c.platform, CONVERSATIONS.c.thread_key).where(
-            tuple_(CONVERSATIONS.c.platform, CONVERSATIONS.c.thread_key).in_(list(keys))
-        )
     ).all()
     return {(platform, key): cid for cid, platform, key in found}
 

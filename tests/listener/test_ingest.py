@@ -1,12 +1,13 @@
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from connectors.base import Author, Mention
 from listener.business_hours import BusinessClock
 from listener.ingest import TriageStage, ingest
 from listener.settings import SlaSettings
 from listener.store.db import write_transaction
+from listener.store.models import Author as AuthorRow
 from listener.store.models import Checkpoint, Conversation, QueueItem, Source
 from listener.store.models import Mention as MentionRow
 from listener.store.models import Score as ScoreRow
@@ -110,3 +111,18 @@ def test_hostile_text_is_stored_exactly(engine):
         ingest(s, [mention("1", text)], stage())
     with write_transaction(engine) as s:
         assert s.scalar(select(MentionRow.text)) == text
+
+
+def test_an_anonymised_author_keeps_their_row_and_stays_anonymous(any_engine):
+    # Ingest learns author ids from its upsert's RETURNING, which skips a row the upsert left alone.
+    with write_transaction(any_engine) as s:
+        ingest(s, [mention("1")], stage())
+        s.execute(update(AuthorRow).values(handle="", name="", anonymised_at=MONDAY_10AM))
+    with write_transaction(any_engine) as s:
+        result = ingest(s, [mention("2"), mention("3", author=Author(id="a2", handle="sam"))], stage())
+    with write_transaction(any_engine) as s:
+        authors = {a.external_id: a for a in s.scalars(select(AuthorRow))}
+        stored = {m.external_id: m.author_id for m in s.scalars(select(MentionRow))}
+    assert [n.id for n in result.new] and stored["2"] == stored["1"] == authors["a1"].id
+    assert (authors["a1"].handle, authors["a1"].name) == ("", "")
+    assert stored["3"] == authors["a2"].id and authors["a2"].handle == "sam"
