@@ -78,7 +78,10 @@ def parse_tweets_page(
             # An unreadable user object only costs us the author's details: the post keeps its author_id.
             continue
         users[user.id] = (user, item)
-    included_tweets = {t["id"]: t for t in envelope.includes.tweets if isinstance(t, dict) and "id" in t}
+    # Referenced posts only add context: one with an unusable id is left out, not an error.
+    included_tweets = {
+        t["id"]: t for t in envelope.includes.tweets if isinstance(t, dict) and isinstance(t.get("id"), str)
+    }
 
     own_ids = set(own_user_ids)
     handles = {h.lstrip("@").lower() for h in own_handles}

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from connectors.base import ParseResult, PayloadError
 from connectors.facebook import parse_graph_response
+from connectors.x import parse_tweets_response
 from connectors.registry import IMPORT_PARSERS
 from connectors.x import parse_tweets_response
 
@@ -241,3 +242,12 @@ def test_any_graph_shaped_body_parses_or_is_a_payload_error(body: dict[str, Any]
 def test_any_text_body_parses_or_is_a_payload_error(body: str) -> None:
     _parses_or_payload_error(parse_tweets_response, body)
     _parses_or_payload_error(parse_graph_response, body)
+
+
+def test_a_referenced_post_with_an_unusable_id_is_left_out_not_an_error():
+    body = {
+        "data": [{"id": "1", "text": "hello", "edit_history_tweet_ids": ["1"]}],
+        "includes": {"tweets": [{"id": {"nested": 1}, "text": "x"}, {"id": 5, "text": "y"}]},
+    }
+    result = parse_tweets_response(body, source="x:mentions:@NHSCovWarks")
+    assert [m.external_id for m in result.mentions] == ["1"]
