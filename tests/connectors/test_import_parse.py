@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from connectors.base import ParseResult, PayloadError
 from connectors.facebook import parse_graph_response
-from connectors.x import parse_tweets_response
 from connectors.registry import IMPORT_PARSERS
 from connectors.x import parse_tweets_response
 
