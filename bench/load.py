@@ -335,9 +335,11 @@ def run_once(kind: str, engine: Engine, minutes: float, agents: int, rate: float
             while outbox_backlog(engine) and time.monotonic() < end:
                 time.sleep(1)
             drained = time.monotonic() - drain_started
+            stopping = time.monotonic()
             exits = [
                 stop_side(proc, folder / f"{name}.log") for proc, name in ((worker, "worker"), (ui, "ui"))
             ]
+            stop_seconds = time.monotonic() - stopping
         finally:
             for proc in (worker, ui):
                 if proc.poll() is None:
@@ -358,6 +360,7 @@ def run_once(kind: str, engine: Engine, minutes: float, agents: int, rate: float
             drained_seconds=drained,
             statuses=reply_statuses(engine),
             exits=exits,
+            stop_seconds=stop_seconds,
         )
     outcome.report()
     return outcome.ok
@@ -379,6 +382,7 @@ class Outcome:
     drained_seconds: float
     statuses: dict[str, int]
     exits: list[int | str]
+    stop_seconds: float  # from SIGTERM until both processes had exited
 
     @property
     def waiting_for_a_lead(self) -> int:
@@ -431,6 +435,7 @@ class Outcome:
         )
         figure("replies failed", f"{self.statuses.get('failed', 0):,}", "0", not self.statuses.get("failed"))
         figure("clean exit on SIGTERM (worker, UI)", f"{self.exits}", "[0, 0]", self.exits == [0, 0])
+        figure("  in", f"{self.stop_seconds:.1f} s")
         for error in sorted(set(tally.errors))[:10]:
             print(f"    error: {error} (x{tally.errors.count(error)})")
 

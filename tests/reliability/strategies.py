@@ -310,7 +310,8 @@ feed_documents = st.one_of(
 
 # Spike detector input --------------------------------------------------------------------
 
-# One line of a CSV file: no line breaks inside (the file reader splits on them).
+# One line of a CSV file: no line breaks inside (the file reader splits on them), and no double
+# quote, which would open a quoted field that runs on over the next lines (one record, many lines).
 spike_rows = st.one_of(
     st.tuples(
         st.one_of(aware_datetimes.map(lambda d: d.isoformat()), time_strings),
@@ -322,4 +323,4 @@ spike_rows = st.one_of(
     ).map(",".join),
     st.text(max_size=30),
     st.just("timestamp,value"),
-).map(lambda line: "".join(line.splitlines()))
+).map(lambda line: "".join(line.splitlines()).replace('"', ""))
