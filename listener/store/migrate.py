@@ -26,6 +26,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision``. Workers starting together on PostgreSQL take turns."""
     if engine.dialect.name != "postgresql":
         command.upgrade(alembic_config(engine), revision)
+        refresh_statistics(engine)
         return
     with engine.connect() as lock:
         lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
@@ -33,7 +34,6 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             command.upgrade(alembic_config(engine), revision)
         finally:
             lock.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
-    refresh_statistics(engine)
 
 
 def refresh_statistics(engine: Engine) -> None:

@@ -71,3 +71,13 @@ def test_datetimes_come_back_as_utc(any_engine):
 def test_queue_sort_order_is_indexed(engine):
     indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("queue_items")}
     assert indexes["ix_queue_open_order"] == ["status", "priority", "due_at"]
+
+
+def test_sqlite_planner_statistics_are_gathered_at_start(engine):
+    # Without sqlite_stat1, SQLite takes replies.status = 'sent' for a selective index (bench/queue.py).
+    with write_transaction(engine) as session:
+        session.add(_mention(Author(platform="x", external_id="7")))
+    upgrade(engine)  # what every start runs
+    with engine.connect() as conn:
+        analysed = {row[0] for row in conn.exec_driver_sql("SELECT tbl FROM sqlite_stat1")}
+    assert {"mentions", "authors"} <= analysed
