@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import select
 
 from listener.errors import UserError
@@ -136,8 +136,8 @@ def test_the_matrix_lists_every_route_of_the_queue_ui(app):
     mine = {"auth", "queue", "items", "admin", "audit", "api", "ops"}
     served = {
         (method, route.path)
-        for route in app.routes
-        if isinstance(route, APIRoute) and route.endpoint.__module__.rsplit(".", 1)[-1] in mine
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIRoute) and route.endpoint.__module__.rsplit(".", 1)[-1] in mine
         for method in route.methods
     }
     placeholders = {
@@ -158,8 +158,8 @@ def test_the_matrix_lists_every_route_of_the_queue_ui(app):
 def test_no_route_anywhere_is_open_to_anonymous_by_accident(app, anonymous):
     """Every page and API route of every module (incidents and reports too) refuses anonymous callers."""
     public = {path for _, path, least in ROUTES if least is None} | OPEN_ELSEWHERE
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or route.path in public:
+    for route in iter_route_contexts(app.routes):
+        if not isinstance(route.original_route, APIRoute) or route.path in public:
             continue
         path = re.sub(r"\{[^}]+\}", "1", route.path)
         for method in route.methods - {"HEAD"}:
@@ -173,8 +173,8 @@ def test_no_route_anywhere_is_open_to_anonymous_by_accident(app, anonymous):
 
 def test_every_write_without_the_csrf_token_is_refused(app, world):
     admin = world["clients"]["admin"]
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
+    for route in iter_route_contexts(app.routes):
+        if not isinstance(route.original_route, APIRoute):
             continue
         for method in route.methods - {"GET", "HEAD"}:
             path = re.sub(r"\{[^}]+\}", "1", route.path)
@@ -347,8 +347,8 @@ def test_the_ui_refuses_to_start_without_a_strong_secret(engine):
 
 
 def test_the_audit_log_has_no_write_routes(app):
-    for route in app.routes:
-        if isinstance(route, APIRoute) and "audit" in route.path:
+    for route in iter_route_contexts(app.routes):
+        if isinstance(route.original_route, APIRoute) and "audit" in route.path:
             assert route.methods <= {"GET", "HEAD"}, route.path
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from pydantic import SecretStr
 from sqlalchemy import Engine, event, select
 
@@ -26,11 +27,6 @@ from listener.store.models import ROLES, AuditEvent, Reply, User
 from queue_ui.app import create_app
 from tests.conftest import TEST_PASSWORD
 from tests.queue_ui.conftest import SECRET, UiClient, csrf_of, sign_in
-
-try:  # FastAPI 0.150+ keeps included routers as branches of app.routes; this walks into them.
-    from fastapi.routing import iter_route_contexts
-except ImportError:  # older FastAPI copies every route into app.routes
-    iter_route_contexts = iter  # type: ignore[assignment]
 
 OPEN = None  # anyone, signed in or not
 # Who may use each route: the least role (roles rank agent < lead < manager < admin), or OPEN.
@@ -137,7 +133,11 @@ SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-fram
 
 
 def served_routes(app: FastAPI) -> set[tuple[str, str]]:
-    """(method, path) for every route the app serves; a mount (static files) counts as a GET."""
+    """(method, path) for every route the app serves; a mount (static files) counts as a GET.
+
+    Since FastAPI 0.137 ``app.routes`` holds each included router as one node: a loop over it sees
+    none of their routes. ``iter_route_contexts`` walks into them.
+    """
     found = set()
     for route in iter_route_contexts(app.routes):
         methods = getattr(route, "methods", None)
