@@ -286,31 +286,9 @@ def _raw(m_id: str, post: Post, author: AuthorData, created: datetime) -> dict[s
 
 # Posts per hour through the day, relative to the mean (quiet at night, busiest around midday).
 DAILY = (
-    0.2,
-    0.15,
-    0.1,
-    0.1,
-    0.1,
-    0.2,
-    0.4,
-    0.8,
-    1.2,
-    1.5,
-    1.6,
-    1.6,
-    1.7,
-    1.6,
-    1.5,
-    1.5,
-    1.4,
-    1.4,
-    1.3,
-    1.2,
-    1.0,
-    0.8,
-    0.5,
-    0.3,
-)
+    0.2, 0.15, 0.1, 0.1, 0.1, 0.2, 0.4, 0.8, 1.2, 1.5, 1.6, 1.6,
+    1.7, 1.6, 1.5, 1.5, 1.4, 1.4, 1.3, 1.2, 1.0, 0.8, 0.5, 0.3,
+)  # fmt: skip
 
 
 def _rhythm(at: datetime) -> float:
