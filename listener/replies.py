@@ -155,15 +155,21 @@ def _upsert_working(
     return reply
 
 
+def _working_reply(
+    session: Session, *, item: QueueItem, user: User, text: str, settings: Settings, now: datetime
+) -> Reply:
+    """The checks every write of the working reply needs, then the reply with ``text`` checked and saved."""
+    _ensure_holder(session, item, user, now)
+    _ensure_nothing_in_flight(session, item)
+    return _upsert_working(session, item=item, user=user, text=_check_text(text), now=now, settings=settings)
+
+
 def save_draft(
     session: Session, *, item: QueueItem, user: User, text: str, settings: Settings, now: datetime
 ) -> Reply:
     """Keep the text (and its checker findings) on the item without sending anything."""
-    _ensure_holder(session, item, user, now)
-    _ensure_nothing_in_flight(session, item)
-    reply = _upsert_working(session, item=item, user=user, text=_check_text(text), now=now, settings=settings)
-    if reply.status != "draft":
-        reply.status = "draft"
+    reply = _working_reply(session, item=item, user=user, text=text, now=now, settings=settings)
+    reply.status = "draft"
     audit.record(
         session,
         actor=user,
@@ -179,9 +185,7 @@ def request_approval(
     session: Session, *, item: QueueItem, user: User, text: str, settings: Settings, now: datetime
 ) -> Reply:
     """Ask a lead to approve the reply before it goes out."""
-    _ensure_holder(session, item, user, now)
-    _ensure_nothing_in_flight(session, item)
-    reply = _upsert_working(session, item=item, user=user, text=_check_text(text), now=now, settings=settings)
+    reply = _working_reply(session, item=item, user=user, text=text, now=now, settings=settings)
     reply.status = "pending_approval"
     audit.record(
         session,
@@ -243,9 +247,7 @@ def send(
 
     A ``block`` finding raises ``LintBlocked`` (the draft is kept) unless a lead overrides.
     """
-    _ensure_holder(session, item, user, now)
-    _ensure_nothing_in_flight(session, item)
-    reply = _upsert_working(session, item=item, user=user, text=_check_text(text), now=now, settings=settings)
+    reply = _working_reply(session, item=item, user=user, text=text, now=now, settings=settings)
     blocked = any(f.get("severity") == "block" for f in reply.lint)
     if blocked and not (override and is_lead(user)):
         reply.status = "draft"
