@@ -44,7 +44,7 @@ bench: setup
 	BENCH_DATA=$(BENCH_DATA) $(BIN)/python -m bench
 
 lint: setup
-	$(BIN)/ruff check listener connectors triage queue_ui tests bench
+	$(BIN)/ruff check listening_post listener connectors triage queue_ui tests bench
 	$(BIN)/mypy
 
 clean:

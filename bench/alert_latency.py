@@ -3,10 +3,10 @@
     .venv/bin/python -m bench.alert_latency [--trials 8] [--poll-seconds 120]
 
 A simulated clock drives the worker's own functions on the worker's own schedule: the
-source is polled every ``--poll-seconds`` (``listener.polling.poll_source``, with a
+source is polled every ``--poll-seconds`` (``listener.intake.polling.poll_source``, with a
 connector that hands over the stream's mentions created since its checkpoint), the crisis
 job runs every 30 s (``CrisisWatch.step``) and the alert job every 15 s
-(``listener.alerts.deliver_due_alerts``, with a channel that notes the simulated time it
+(``listener.incidents.alerts.deliver_due_alerts``, with a channel that notes the simulated time it
 was handed the alert). Each trial starts the three jobs at random phases.
 
 The stream (``bench.seed.synthetic_mentions``) is five quiet days and then a surgery
@@ -41,12 +41,12 @@ from bench.common import ListenOnlyConnector, figure, machine_note
 from bench.seed import X_SOURCE, synthetic_mentions
 from connectors.base import Checkpoint as ConnectorCheckpoint
 from connectors.base import Mention
-from listener import alerts
-from listener.crisis_watch import CrisisWatch, crisis_config, load_observed
-from listener.incidents import ALERT_LEVELS
-from listener.ingest import TriageStage, ingest, to_input
-from listener.pipeline import build_stage
-from listener.polling import poll_source
+from listener.incidents import alerts
+from listener.incidents.crisis_watch import CrisisWatch, crisis_config, load_observed
+from listener.incidents.lifecycle import ALERT_LEVELS
+from listener.intake.ingest import TriageStage, ingest, to_input
+from listener.intake.pipeline import build_stage
+from listener.intake.polling import poll_source
 from listener.scheduler import ALERTS_SECONDS, CRISIS_SECONDS
 from listener.settings import Settings
 from listener.store.db import make_engine, write_transaction

@@ -3,9 +3,9 @@
     .venv/bin/python -m bench.claims [--agents 20] [--claims-each 40] [--db sqlite,postgres]
 
 Each agent is a thread with its own connection, doing what a person at the queue page does:
-read the top of the "new" tab (``listener.queue.list_items``), pick one of the first five
+read the top of the "new" tab (``listener.queue.items.list_items``), pick one of the first five
 items (everyone sees the same top of the queue, so they collide), and claim it
-(``listener.queue.claim``) in its own write transaction. A claim that loses the race gets
+(``listener.queue.items.claim``) in its own write transaction. A claim that loses the race gets
 ``ClaimConflict`` and the agent goes back to the list.
 
 Afterwards the store is checked: every item an agent was told it won is assigned to that
@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from bench.common import figure, fresh_store, machine_note, postgres_reachable
 from bench.seed import seed_store
-from listener.queue import ClaimConflict, NotOpen, QueueFilters, claim, list_items
+from listener.queue.items import ClaimConflict, NotOpen, QueueFilters, claim, list_items
 from listener.store.db import write_transaction
 from listener.store.models import AuditEvent, QueueItem, User
 

@@ -30,8 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from listener.intake.triage_setup import build_scorer  # noqa: E402
 from listener.paths import load_config_toml  # noqa: E402
-from listener.triage_setup import build_scorer  # noqa: E402
 from triage.crisis import LEVELS, CrisisEvent, CrisisMonitor, ObservedMention  # noqa: E402
 from triage.model import MentionInput  # noqa: E402
 

@@ -39,7 +39,7 @@ import httpx
 from sqlalchemy import Engine, func, select
 
 from bench.common import figure, fresh_store, machine_note, percentile, postgres_reachable
-from listener.fakes import FakeXApi
+from connectors.x.fake import FakeXApi
 from listener.scheduler import OUTBOX_SECONDS
 from listener.store.db import write_transaction
 from listener.store.migrate import upgrade

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.memory [--mentions 1000000]
 
 A child process does the worker's own work, nothing else: it polls a source
-(``listener.polling.poll_source``) whose connector hands over the next 100 mentions of a
+(``listener.intake.polling.poll_source``) whose connector hands over the next 100 mentions of a
 synthetic stream (made as it goes, never held in memory), and runs the crisis job
 (``CrisisWatch.step``) after each poll, into a SQLite store in a temporary folder. It
 reports its resident memory every 100,000 mentions; the parent reads the child's peak from
@@ -59,9 +59,9 @@ def child(mentions: int) -> int:
     from sqlalchemy import insert
 
     from bench.seed import BENCH_START, X_SOURCE, synthetic_mentions
-    from listener.crisis_watch import CrisisWatch
-    from listener.pipeline import build_stage
-    from listener.polling import poll_source
+    from listener.incidents.crisis_watch import CrisisWatch
+    from listener.intake.pipeline import build_stage
+    from listener.intake.polling import poll_source
     from listener.settings import Settings
     from listener.store.db import make_engine, write_transaction
     from listener.store.migrate import upgrade

@@ -3,9 +3,9 @@
     .venv/bin/python -m bench.pipeline [--mentions 100000] [--batch 100] [--db sqlite|postgres]
 
 The worker's own path, minus the network: each batch is one poll's worth of mentions
-(``--batch``, default a full X page of 100), stored by ``listener.ingest.ingest`` with the
-real triage stage (``listener.pipeline.build_stage``) in one write transaction, then the
-crisis watch (``listener.crisis_watch.CrisisWatch.step``) reads what was stored, feeds the
+(``--batch``, default a full X page of 100), stored by ``listener.intake.ingest.ingest`` with the
+real triage stage (``listener.intake.pipeline.build_stage``) in one write transaction, then the
+crisis watch (``listener.incidents.crisis_watch.CrisisWatch.step``) reads what was stored, feeds the
 crisis monitor and spike baselines, and opens incidents. The stream is synthetic
 (``bench.seed``): a busy fortnight with a daily rhythm, 1% re-deliveries, and a crisis
 burst on every sixth day.
@@ -29,9 +29,9 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from bench.common import figure, fresh_store, machine_note
 from bench.seed import synthetic_mentions
 from connectors.base import Mention
-from listener.crisis_watch import CrisisWatch
-from listener.ingest import TriageStage, ingest, to_input
-from listener.pipeline import build_stage
+from listener.incidents.crisis_watch import CrisisWatch
+from listener.intake.ingest import TriageStage, ingest, to_input
+from listener.intake.pipeline import build_stage
 from listener.settings import Settings
 from listener.store.db import write_transaction
 from listener.store.migrate import upgrade

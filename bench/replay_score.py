@@ -84,7 +84,7 @@ def run_replay(stream: Path, db: Path) -> Output:
     started = time.perf_counter()
     cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     done = subprocess.run(
-        [sys.executable, "-m", "listener", "replay", str(stream), "--db", f"sqlite:///{db}"],
+        [sys.executable, "-m", "listening_post", "replay", str(stream), "--db", f"sqlite:///{db}"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -29,9 +29,9 @@ from sqlalchemy import Engine, insert, select, text
 
 from connectors.base import Author as AuthorData
 from connectors.base import Mention
-from listener.business_hours import BusinessClock
-from listener.ingest import score_row
-from listener.pipeline import build_stage, media_lists
+from listener.intake.ingest import score_row
+from listener.intake.pipeline import build_stage, media_lists
+from listener.queue.business_hours import BusinessClock
 from listener.settings import Settings
 from listener.store.db import write_transaction
 from listener.store.migrate import refresh_statistics, upgrade

@@ -2,7 +2,7 @@
 
     BENCH_DATA=/work/shared/data .venv/bin/python bench/spikes_accuracy.py [--no-loo]
 
-Runs the command's own row loop (``listener.cli.spikes.detect_rows``) over every
+Runs the command's own row loop (``listening_post.cli.spikes.detect_rows``) over every
 ``Twitter_volume_*.csv`` in ``$BENCH_DATA/nab-realtweets-dev``, scores the ``alert`` column
 against ``windows.json`` (bench/nab_score.py) and prints the figure beside the published NAB
 detectors' scores on the same five series.
@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.nab_score import FileScore, load_windows, normalised, parse_time, score_file  # noqa: E402
-from listener.cli.spikes import RowError, detect_rows  # noqa: E402
+from listening_post.cli.spikes import RowError, detect_rows  # noqa: E402
 from triage.spikes import SpikeConfig  # noqa: E402
 
 PUBLISHED = {

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer  # noqa: E402
 
-from listener.triage_setup import build_scorer, load_resources  # noqa: E402
+from listener.intake.triage_setup import build_scorer, load_resources  # noqa: E402
 from triage.sentiment import SentimentScorer, label_for  # noqa: E402
 
 FFT_FILE = Path("nhs-feedback-dev/neas_fft_sentiment.csv")

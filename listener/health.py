@@ -14,8 +14,8 @@ from typing import Any, Literal
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from listener.leases import JOB_PLATFORM
 from listener.store.db import upsert_insert, write_transaction
+from listener.store.leases import JOB_PLATFORM
 from listener.store.models import Checkpoint, Reply, Source, WorkerHeartbeat
 
 HEARTBEAT_SECONDS = 15

@@ -15,8 +15,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listener import audit
 from listener.settings import Settings
+from listener.store import audit
 from listener.store.models import SettingOverride, User
 
 

@@ -9,8 +9,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from listener import audit
 from listener.errors import UserError
+from listener.store import audit
 from listener.store.models import ROLES, User
 from listener.store.types import utcnow
 

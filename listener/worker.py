@@ -26,16 +26,22 @@ from sqlalchemy import Engine
 
 from connectors.base import Connector
 from connectors.registry import platform_of
-from listener import alerts, health, incidents, leases, moderation, retention, sla
-from listener.crisis_watch import CrisisWatch
-from listener.ingest import TriageStage
-from listener.outbox import send_due_replies
+from listener import health
+from listener.incidents import alerts
+from listener.incidents import lifecycle as incidents
+from listener.incidents.crisis_watch import CrisisWatch
+from listener.intake.ingest import TriageStage
+from listener.intake.pipeline import build_stage
+from listener.intake.polling import PollOutcome, poll_source
+from listener.intake.sources import Connectors, build_connectors, note_unavailable, sync_sources
 from listener.overrides import effective_settings
-from listener.pipeline import build_stage
-from listener.polling import PollOutcome, poll_source
+from listener.queue import sla
+from listener.replies import moderation
+from listener.replies.outbox import send_due_replies
+from listener.reports import retention
 from listener.scheduler import build_scheduler
 from listener.settings import Settings
-from listener.sources import Connectors, build_connectors, note_unavailable, sync_sources
+from listener.store import leases
 from listener.store.db import is_sqlite, write_transaction
 from listener.store.types import utcnow
 from triage.crisis import CrisisEvent

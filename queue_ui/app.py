@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from listener.errors import UserError
-from listener.queue import ItemNotFound
+from listener.queue.items import ItemNotFound
 from listener.settings import Settings
 from listener.store.types import utcnow
 from queue_ui.deps import CsrfFailed, NotAllowed, NotSignedIn

@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from listener import moderation, replies
-from listener.queue import get_item, in_open_incident, viewers
+from listener.queue.items import get_item, in_open_incident, viewers
+from listener.replies import drafts as replies
+from listener.replies import moderation
 from listener.settings import Settings
 from listener.store.models import (
     Author,

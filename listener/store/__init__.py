@@ -1,1 +1,1 @@
-"""The store: SQLAlchemy models, engine and session setup, and migrations."""
+"""The store: SQLAlchemy models, engine and sessions, migrations, the audit log and leases."""

@@ -8,10 +8,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from listener import audit, overrides, replies, users
+from listener import overrides, users
 from listener.errors import UserError
 from listener.health import health_report
-from listener.sources import clear_attention
+from listener.intake.sources import clear_attention
+from listener.replies import drafts as replies
+from listener.store import audit
 from listener.store.models import ROLES, Checkpoint, Source, Template, User
 from queue_ui.deps import Admin, CsrfChecked, DbSession, Now, RowId
 from queue_ui.rendering import flash, render

@@ -13,8 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from listener import replies
-from listener.queue import (
+from listener.queue.items import (
     PAGE_SIZE,
     ItemNotFound,
     QueueError,
@@ -26,7 +25,8 @@ from listener.queue import (
     release,
     tab_counts,
 )
-from listener.replies import LintBlocked, ReplyError
+from listener.replies import drafts as replies
+from listener.replies.drafts import LintBlocked, ReplyError
 from listener.store.models import Reply, User
 from queue_ui.deps import MAX_ID, Agent, CsrfChecked, DbSession, Now, RowId, csrf_token
 from queue_ui.item_view import build_item_page, reply_link

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from listener import audit
+from listener.store import audit
 from listener.users import authenticate
 from queue_ui.deps import CsrfChecked, DbSession, Now, OptionalUser
 from queue_ui.rendering import flash, render

@@ -16,11 +16,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from listener import alerts as alert_store
-from listener import audit, incidents
-from listener import incident_replies as comms
-from listener.charts import Series, line_chart
+from listener.incidents import alerts as alert_store
+from listener.incidents import lifecycle as incidents
+from listener.replies import incident_posts as comms
+from listener.store import audit
 from listener.store.models import Alert, Author, Incident, Mention, QueueItem, Reply, User
+from queue_ui.charts import Series, line_chart
 from queue_ui.deps import Agent, CsrfChecked, DbSession, Lead, Now, has_role
 from queue_ui.rendering import flash, render
 

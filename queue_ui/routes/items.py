@@ -7,9 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from listener import moderation, replies
-from listener.moderation import ModerationError
-from listener.queue import (
+from listener.queue.items import (
     ItemNotFound,
     QueueError,
     assign,
@@ -20,7 +18,10 @@ from listener.queue import (
     release,
     viewers,
 )
-from listener.replies import LintBlocked, ReplyError
+from listener.replies import drafts as replies
+from listener.replies import moderation
+from listener.replies.drafts import LintBlocked, ReplyError
+from listener.replies.moderation import ModerationError
 from listener.store.models import Mention, Reply, User
 from queue_ui.deps import MAX_ID, Agent, CsrfChecked, DbSession, Lead, Now, RowId, has_role
 from queue_ui.item_view import build_item_page, reply_link

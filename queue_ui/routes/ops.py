@@ -19,8 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from listener.health import health_report
-from listener.leases import JOB_PLATFORM
-from listener.queue import OPEN_STATUSES
+from listener.queue.items import OPEN_STATUSES
+from listener.store.leases import JOB_PLATFORM
 from listener.store.models import Alert, QueueItem, Reply, Source
 
 router = APIRouter()

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from listener.queue import (
+from listener.queue.items import (
     DUE_CHOICES,
     PRIORITIES,
     SENTIMENTS,

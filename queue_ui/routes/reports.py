@@ -20,9 +20,9 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from listener import charts, foi
 from listener.errors import UserError
-from listener.reports import (
+from listener.reports import foi
+from listener.reports.responses import (
     GROUPINGS,
     INCIDENT_COLUMNS,
     ITEM_COLUMNS,
@@ -45,6 +45,7 @@ from listener.reports import (
     write_csv,
 )
 from listener.settings import Settings
+from queue_ui import charts
 from queue_ui.deps import CsrfChecked, DbSession, Manager, Now
 from queue_ui.formatting import duration
 from queue_ui.rendering import render

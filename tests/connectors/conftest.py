@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors.facebook import FacebookConnector
+from connectors.facebook.fake import FakeGraphApi
 from connectors.rss import RssConnector
+from connectors.rss.fake import FakeNewsFeed
 from connectors.x import XConnector
-from listener.fakes import FakeGraphApi, FakeNewsFeed, FakeXApi
+from connectors.x.fake import FakeXApi
 
 # Generous for ordinary calls (a busy CI machine still answers on loopback well within it) ...
 TIMEOUT = 5.0

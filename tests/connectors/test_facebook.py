@@ -12,8 +12,8 @@ import requests
 
 from connectors.base import Checkpoint, GoneError, PayloadError, PermanentError, TemporaryError
 from connectors.facebook import FacebookConnector, PageGraphAPI
-from listener.fakes import Failure, FakeGraphApi
-from listener.fakes.graph_api import graph_error
+from connectors.facebook.fake import FakeGraphApi, graph_error
+from connectors.fake_server import Failure
 from tests.connectors.conftest import APP_SECRET, NOW, PAGE_ID, PAGE_TOKEN, make_facebook
 
 SOURCE = f"facebook:page:{PAGE_ID}"

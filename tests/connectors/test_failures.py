@@ -16,9 +16,12 @@ from typing import Any, Protocol
 import pytest
 
 from connectors.base import Checkpoint, Mention, PayloadError, PermanentError, TemporaryError
-from listener.fakes import Failure, FakeGraphApi, FakeNewsFeed, FakeXApi
-from listener.fakes import graph_api as graph
-from listener.fakes import x_api as x
+from connectors.facebook import fake as graph
+from connectors.facebook.fake import FakeGraphApi
+from connectors.fake_server import Failure
+from connectors.rss.fake import FakeNewsFeed
+from connectors.x import fake as x
+from connectors.x.fake import FakeXApi
 from tests.connectors.conftest import (
     APP_SECRET,
     BEARER,

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 import pytest
 import requests
 
+from connectors.fake_server import Failure
 from connectors.http import TimeoutAdapter, make_session
-from listener.fakes import Failure, FakeNewsFeed
+from connectors.rss.fake import FakeNewsFeed
 
 
 @pytest.fixture

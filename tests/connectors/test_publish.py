@@ -12,11 +12,12 @@ import pytest
 
 from connectors.base import Checkpoint, PermanentError, TemporaryError
 from connectors.facebook import FacebookConnector
+from connectors.facebook.fake import FakeGraphApi
+from connectors.facebook.fake import rate_limited as graph_rate_limited
+from connectors.fake_server import Failure
 from connectors.x import XConnector
-from listener.fakes import Failure, FakeGraphApi, FakeXApi
-from listener.fakes.graph_api import rate_limited as graph_rate_limited
-from listener.fakes.x_api import http_error
-from listener.fakes.x_api import rate_limited as x_rate_limited
+from connectors.x.fake import FakeXApi, http_error
+from connectors.x.fake import rate_limited as x_rate_limited
 from tests.connectors.conftest import NOW, PAGE_ID, make_facebook, make_x
 
 X_ACCOUNT = "x:mentions:@NHSCovWarks"

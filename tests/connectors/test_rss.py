@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from connectors.base import Checkpoint, PermanentError
+from connectors.fake_server import Failure
 from connectors.rss import RssConnector, plain_text
-from listener.fakes import Failure, FakeNewsFeed
+from connectors.rss.fake import FakeNewsFeed
 from tests.connectors.conftest import NOW, make_rss
 
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 
 from connectors.base import Checkpoint, GoneError, PermanentError, TemporaryError
+from connectors.fake_server import Failure
 from connectors.x import XConnector, parse_source, snowflake_time
-from listener.fakes import Failure, FakeXApi
-from listener.fakes.x_api import http_error, snowflake
+from connectors.x.fake import FakeXApi, http_error, snowflake
 from tests.connectors.conftest import BEARER, NOW, X_USER_CONTEXT, make_x
 
 MENTIONS = "x:mentions:@NHSCovWarks"

@@ -11,7 +11,7 @@ import time_machine
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from listener import alerts
+from listener.incidents import alerts
 from listener.settings import Settings
 from listener.store.db import write_transaction
 from listener.store.models import Alert

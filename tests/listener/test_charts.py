@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from listener.charts import Series, bar_chart, line_chart, nice_ticks
+from queue_ui.charts import Series, bar_chart, line_chart, nice_ticks
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 

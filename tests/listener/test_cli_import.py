@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from listener.cli.main import main
 from listener.store.db import make_engine, write_transaction
 from listener.store.models import Mention, QueueItem
+from listening_post.cli.main import main
 
 X_BODY = {
     "data": [

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from listener.cli.main import main
+from listening_post.cli.main import main
 
 
 def lint(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict]:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from listener.cli.main import main
-from listener.cli.score import SCORE_FIELDS
+from listening_post.cli.main import main
+from listening_post.cli.score import SCORE_FIELDS
 
 
 def write_lines(tmp_path: Path, *lines: str | bytes) -> Path:

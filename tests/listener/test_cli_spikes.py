@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from listener.cli.main import main
+from listening_post.cli.main import main
 
 START = datetime(2026, 3, 2)
 

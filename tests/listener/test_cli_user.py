@@ -4,9 +4,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from listener.cli.main import main
 from listener.store.db import make_engine, write_transaction
 from listener.store.models import AuditEvent, User
+from listening_post.cli.main import main
 
 
 def _run(argv, monkeypatch, stdin=""):

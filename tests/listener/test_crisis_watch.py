@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.replay import InvalidLine, parse_line
-from listener import incidents, leases
-from listener.crisis_watch import CrisisWatch
-from listener.ingest import ingest
-from listener.pipeline import build_stage
+from listener.incidents import lifecycle as incidents
+from listener.incidents.crisis_watch import CrisisWatch
+from listener.intake.ingest import ingest
+from listener.intake.pipeline import build_stage
 from listener.settings import Settings
+from listener.store import leases
 from listener.store.db import write_transaction
 from listener.store.models import Alert, Checkpoint, Incident, Source, User
 

@@ -25,8 +25,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from listener.cli.main import main
-from listener.demo.mailbox import read_message
+from listening_post.cli.main import main
+from listening_post.demo.mailbox import read_message
 from queue_ui.routes.demo_mailbox import paragraphs
 
 pytestmark = pytest.mark.slow
@@ -73,7 +73,7 @@ def demo() -> Iterator[DemoProcess]:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("LISTENING_POST_DATABASE_URL", None)  # the demo must not care: it always uses its own SQLite
     proc = subprocess.Popen(
-        [sys.executable, "-m", "listener", "demo", "--speed", SPEED, "--port", "0", "--no-browser-hint"],
+        [sys.executable, "-m", "listening_post", "demo", "--speed", SPEED, "--port", "0", "--no-browser-hint"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

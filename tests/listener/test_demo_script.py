@@ -15,16 +15,16 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from connectors.base import Author, Mention
-from listener.crisis_watch import CrisisWatch
-from listener.demo.platforms import Credentials
-from listener.demo.runner import add_people, demo_settings
-from listener.demo.script import DAY, STORY, Beat
-from listener.demo.seeding import DAYS, SeedSources, seed_history
-from listener.ingest import ingest
-from listener.pipeline import build_stage
+from listener.incidents.crisis_watch import CrisisWatch
+from listener.intake.ingest import ingest
+from listener.intake.pipeline import build_stage
 from listener.settings import Settings
 from listener.store.db import write_transaction
 from listener.store.models import Alert, Incident, QueueItem, Reply
+from listening_post.demo.platforms import Credentials
+from listening_post.demo.runner import add_people, demo_settings
+from listening_post.demo.script import DAY, STORY, Beat
+from listening_post.demo.seeding import DAYS, SeedSources, seed_history
 
 # The demo runs at whatever time it is started: a Tuesday morning here.
 START = datetime(2024, 6, 11, 9, 0, tzinfo=UTC)

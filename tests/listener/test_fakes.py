@@ -7,8 +7,11 @@ import threading
 import requests
 
 from connectors.base import Checkpoint
+from connectors.facebook.fake import FakeGraphApi
+from connectors.fake_server import Failure
+from connectors.rss.fake import FakeNewsFeed
 from connectors.x import XConnector
-from listener.fakes import Failure, FakeGraphApi, FakeNewsFeed, FakeXApi
+from connectors.x.fake import FakeXApi
 
 
 def test_port_zero_gets_a_real_port_and_stop_frees_it() -> None:

@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from listener import audit
-from listener.cli.main import main
-from listener.foi import FoiQuery, count_matching, iter_records, record_export, write_export
+from listener.reports.foi import FoiQuery, count_matching, iter_records, record_export, write_export
+from listener.store import audit
 from listener.store.db import session_factory, write_transaction
 from listener.store.models import AuditEvent, Note, Reply
+from listening_post.cli.main import main
 from tests.listener import report_data as data
 
 TZ = "Europe/London"
@@ -253,7 +253,7 @@ def test_an_export_is_recorded_against_the_person(any_engine, planted, make_user
 
 
 def test_large_exports_page_through_every_mention(any_engine, monkeypatch):
-    monkeypatch.setattr("listener.foi.BATCH", 7)
+    monkeypatch.setattr("listener.reports.foi.BATCH", 7)
     with write_transaction(any_engine) as s:
         person = data.author(s)
         start = utc(2026, 6, 1, 12)

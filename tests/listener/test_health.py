@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from listener import health, leases
+from listener import health
+from listener.store import leases
 from listener.store.db import write_transaction
 from listener.store.models import Checkpoint, Reply, Source
 from tests.listener.worker_support import add_user

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from listener import incident_replies as comms
-from listener import incidents
-from listener.alerts import deliver_due_alerts
+from listener.incidents import lifecycle as incidents
+from listener.incidents.alerts import deliver_due_alerts
+from listener.replies import incident_posts as comms
 from listener.settings import Settings
 from listener.store.db import write_transaction
 from listener.store.models import (

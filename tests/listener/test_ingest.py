@@ -3,8 +3,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 
 from connectors.base import Author, Mention
-from listener.business_hours import BusinessClock
-from listener.ingest import TriageStage, ingest
+from listener.intake.ingest import TriageStage, ingest
+from listener.queue.business_hours import BusinessClock
 from listener.settings import SlaSettings
 from listener.store.db import write_transaction
 from listener.store.models import Author as AuthorRow

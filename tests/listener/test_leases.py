@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from listener import leases
+from listener.store import leases
 from listener.store.db import write_transaction
 from listener.store.models import Source
 

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from listener import outbox
-from listener.fakes import Failure
-from listener.fakes.x_api import http_error, rate_limited
-from listener.outbox import MAX_ATTEMPTS, claim_due_replies, send_due_replies
-from listener.polling import poll_source
+from connectors.fake_server import Failure
+from connectors.x.fake import http_error, rate_limited
+from listener.intake.polling import poll_source
+from listener.replies import outbox
+from listener.replies.outbox import MAX_ATTEMPTS, claim_due_replies, send_due_replies
 from listener.store.db import write_transaction
 from listener.store.models import AuditEvent, QueueItem, Reply, ReplyAttempt
 from tests.listener.worker_support import (

@@ -12,8 +12,9 @@ from sqlalchemy import Engine, select
 
 from connectors.base import Connector
 from connectors.facebook import FacebookConnector
-from listener.fakes import Failure, FakeGraphApi, FakeServer
-from listener.outbox import send_due_replies
+from connectors.facebook.fake import FakeGraphApi
+from connectors.fake_server import Failure, FakeServer
+from listener.replies.outbox import send_due_replies
 from listener.store.db import write_transaction
 from listener.store.models import AuditEvent, Reply, ReplyAttempt, User
 from tests.listener.worker_support import (

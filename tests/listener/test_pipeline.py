@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from connectors.base import Author, Mention
-from listener.ingest import ingest
+from listener.intake.ingest import ingest
+from listener.intake.pipeline import build_stage, media_lists
 from listener.paths import load_config_toml
-from listener.pipeline import build_stage, media_lists
 from listener.settings import Settings
 from listener.store.db import write_transaction
 from listener.store.models import QueueItem

@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import func, select, update
 
 from connectors.base import Author, Checkpoint, Mention, PermanentError, TemporaryError
-from listener import leases, polling
-from listener.fakes import Failure
-from listener.fakes.x_api import http_error, rate_limited
-from listener.polling import backoff, poll_source
-from listener.sources import clear_attention
+from connectors.fake_server import Failure
+from connectors.x.fake import http_error, rate_limited
+from listener.intake import polling
+from listener.intake.polling import backoff, poll_source
+from listener.intake.sources import clear_attention
+from listener.store import leases
 from listener.store.db import write_transaction
 from listener.store.models import Alert, AuditEvent, Source
 from listener.store.models import Checkpoint as CheckpointRow

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
-from listener import queue, users
-from listener.queue import ClaimConflict, NotAllowedAction, NotOpen, QueueFilters
+from listener import users
+from listener.queue import items as queue
+from listener.queue.items import ClaimConflict, NotAllowedAction, NotOpen, QueueFilters
 from listener.store.db import write_transaction
 from listener.store.models import AuditEvent, Author, Incident, Mention, QueueItem, Reply, Score, User
 from tests.conftest import TEST_PASSWORD

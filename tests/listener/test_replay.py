@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from listener.cli.main import main
-from listener.pipeline import build_stage
-from listener.replay import Replay
+from listener.intake.pipeline import build_stage
+from listener.intake.replay import Replay
 from listener.settings import Settings
 from listener.store.db import write_transaction
 from listener.store.models import Alert, Incident, Mention, QueueItem
+from listening_post.cli.main import main
 from tests.listener.smtp_server import SmtpServer, text_of
 
 STREAMS = Path(__file__).resolve().parents[1] / "fixtures" / "streams"

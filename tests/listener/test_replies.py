@@ -8,10 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.base import PermanentError, TemporaryError
-from listener import moderation, replies
-from listener.moderation import ModerationError
-from listener.queue import ClaimConflict, NotOpen
-from listener.replies import LintBlocked, ReplyError
+from listener.queue.items import ClaimConflict, NotOpen
+from listener.replies import drafts as replies
+from listener.replies import moderation
+from listener.replies.drafts import LintBlocked, ReplyError
+from listener.replies.moderation import ModerationError
 from listener.settings import AccountSettings, Settings
 from listener.store.db import write_transaction
 from listener.store.models import Alert, AuditEvent, Incident, ModerationRequest, QueueItem, Reply, Template

@@ -18,9 +18,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from listener.business_hours import BusinessClock
-from listener.cli.main import main
-from listener.reports import (
+from listener.queue.business_hours import BusinessClock
+from listener.reports.responses import (
     GROUPINGS,
     MEASURES,
     RESPONSE_COLUMNS,
@@ -37,6 +36,7 @@ from listener.reports import (
 from listener.settings import Settings
 from listener.store.db import session_factory, write_transaction
 from listener.store.models import Incident, User
+from listening_post.cli.main import main
 from tests.listener import report_data as data
 
 LONDON = ZoneInfo("Europe/London")

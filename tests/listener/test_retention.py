@@ -11,14 +11,14 @@ from sqlalchemy import select
 
 from connectors.base import Author as AuthorIn
 from connectors.base import Mention as MentionIn
-from listener.business_hours import BusinessClock
-from listener.cli.main import main
-from listener.ingest import TriageStage, ingest
-from listener.reports import ReportFilters, response_report
-from listener.retention import run_retention
+from listener.intake.ingest import TriageStage, ingest
+from listener.queue.business_hours import BusinessClock
+from listener.reports.responses import ReportFilters, response_report
+from listener.reports.retention import run_retention
 from listener.settings import Settings
 from listener.store.db import session_factory, write_transaction
 from listener.store.models import AuditEvent, Author, Mention, QueueItem, Score
+from listening_post.cli.main import main
 from tests.listener import report_data as data
 from triage.model import MentionInput
 from triage.model import Score as TriageScore

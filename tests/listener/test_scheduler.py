@@ -10,10 +10,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import select
 
 from connectors.base import Checkpoint
-from listener import sla
+from listener.intake.sources import Connectors
+from listener.queue import sla
 from listener.scheduler import build_scheduler
 from listener.settings import Settings, SourceSettings
-from listener.sources import Connectors
 from listener.store.db import write_transaction
 from listener.store.models import Checkpoint as CheckpointRow
 from listener.store.models import Source, WorkerHeartbeat

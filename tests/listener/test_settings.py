@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from listener.cli.main import main
 from listener.errors import UserError
 from listener.settings import load_settings, mask_url, masked_view
+from listening_post.cli.main import main
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "example.toml"
 

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from listener.queue.sla import warn_due_items
 from listener.settings import Settings
-from listener.sla import warn_due_items
 from listener.store.db import write_transaction
 from listener.store.models import Alert, Author, Mention, QueueItem, Score
 

@@ -7,8 +7,8 @@ from sqlalchemy import select
 from connectors.facebook import FacebookConnector
 from connectors.rss import RssConnector
 from connectors.x import XConnector
+from listener.intake.sources import build_connectors, clear_attention, sync_sources
 from listener.settings import Secrets, Settings
-from listener.sources import build_connectors, clear_attention, sync_sources
 from listener.store.db import write_transaction
 from listener.store.models import AuditEvent, Source
 

@@ -23,8 +23,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select, text, update
 
+from connectors.fake_server import Failure
+from connectors.x.fake import FakeXApi
 from listener import users
-from listener.fakes import Failure, FakeXApi
 from listener.store.db import make_engine, write_transaction
 from listener.store.migrate import upgrade
 from listener.store.models import Checkpoint, Mention, QueueItem, Reply, ReplyAttempt, Source, WorkerHeartbeat
@@ -53,7 +54,7 @@ class Workers:
         command = ["run", *side, "--config", str(self.config), "--db", self.db_url, "--worker-id", name]
         log = (self.tmp_path / f"{name}.log").open("ab")
         self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "listener", *command], stdout=log, stderr=subprocess.STDOUT, env=env
+            [sys.executable, "-m", "listening_post", *command], stdout=log, stderr=subprocess.STDOUT, env=env
         )
         log.close()  # the child has its own copy
 

@@ -15,12 +15,12 @@ import pytest
 from sqlalchemy import Engine, select
 
 from connectors.x import XConnector
+from connectors.x.fake import FakeXApi
 from listener import users
-from listener.business_hours import BusinessClock
-from listener.fakes import FakeXApi
-from listener.ingest import TriageStage
+from listener.intake.ingest import TriageStage
+from listener.intake.sources import sync_sources
+from listener.queue.business_hours import BusinessClock
 from listener.settings import Settings, SlaSettings, SourceSettings
-from listener.sources import sync_sources
 from listener.store.db import write_transaction
 from listener.store.models import Mention, QueueItem, Reply, User
 from triage.model import MentionInput, Score

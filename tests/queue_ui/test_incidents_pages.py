@@ -8,8 +8,9 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from listener import alerts, incidents
-from listener.incident_replies import CHECKLIST, text_version
+from listener.incidents import alerts
+from listener.incidents import lifecycle as incidents
+from listener.replies.incident_posts import CHECKLIST, text_version
 from listener.settings import Settings
 from listener.store.db import write_transaction
 from listener.store.models import Alert, Author, Incident, Mention, QueueItem, Reply, Response, Score

@@ -16,12 +16,14 @@ from typing import Any
 
 from connectors.base import Connector
 from connectors.facebook import FacebookConnector
+from connectors.facebook import fake as graph
+from connectors.facebook.fake import FakeGraphApi
+from connectors.fake_server import Failure, FakeServer
 from connectors.rss import RssConnector
+from connectors.rss.fake import FakeNewsFeed
 from connectors.x import XConnector
-from listener.fakes import Failure, FakeGraphApi, FakeNewsFeed, FakeXApi
-from listener.fakes import graph_api as graph
-from listener.fakes import x_api as x
-from listener.fakes.server import FakeServer
+from connectors.x import fake as x
+from connectors.x.fake import FakeXApi
 from tests.reliability.tcp_proxy import TcpProxy
 
 X_BEARER = "AAAAAAAAAAAAAAAAAAAAAreliabilityBearer01"

@@ -20,7 +20,7 @@ from fastapi.routing import iter_route_contexts
 from pydantic import SecretStr
 from sqlalchemy import Engine, event, select
 
-from listener import alerts
+from listener.incidents import alerts
 from listener.settings import Settings, UiSettings
 from listener.store.db import write_transaction
 from listener.store.models import ROLES, AuditEvent, Reply, User

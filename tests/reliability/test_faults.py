@@ -26,11 +26,12 @@ from sqlalchemy import Engine, event, func, select, text, update
 from sqlalchemy.engine import make_url
 
 from connectors.base import Connector
-from listener import alerts
-from listener.fakes import Failure, FakeXApi
-from listener.polling import MAX_BACKOFF, PollOutcome
+from connectors.fake_server import Failure
+from connectors.x.fake import FakeXApi
+from listener.incidents import alerts
+from listener.intake.polling import MAX_BACKOFF, PollOutcome
+from listener.intake.sources import Connectors, clear_attention
 from listener.settings import Settings
-from listener.sources import Connectors, clear_attention
 from listener.store.db import make_engine, write_transaction
 from listener.store.migrate import upgrade
 from listener.store.models import (

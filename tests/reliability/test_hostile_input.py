@@ -21,9 +21,11 @@ from pydantic import SecretStr
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from listener import foi, users
-from listener.fakes import FakeGraphApi, FakeXApi
-from listener.fakes import graph_api as graph
+from connectors.facebook import fake as graph
+from connectors.facebook.fake import FakeGraphApi
+from connectors.x.fake import FakeXApi
+from listener import users
+from listener.reports import foi
 from listener.settings import Settings
 from listener.store.db import make_engine, write_transaction
 from listener.store.migrate import upgrade

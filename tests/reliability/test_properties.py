@@ -20,14 +20,15 @@ from hypothesis import strategies as st
 
 from connectors.base import Checkpoint, ConnectorError, Mention, ParseResult, PayloadError
 from connectors.facebook.parse import parse_graph_response
+from connectors.fake_server import Failure
 from connectors.replay import InvalidLine, parse_line
 from connectors.rss import RssConnector
+from connectors.rss.fake import FakeNewsFeed
 from connectors.x.parse import parse_tweets_response
-from listener.cli.main import main
-from listener.cli.spikes import RowError, detect_rows
-from listener.fakes import Failure, FakeNewsFeed
+from listener.intake.triage_setup import build_scorer
 from listener.paths import load_config_toml
-from listener.triage_setup import build_scorer
+from listening_post.cli.main import main
+from listening_post.cli.spikes import RowError, detect_rows
 from tests.reliability import strategies as s
 from triage.lint import RULE_IDS, LintConfig, check_reply
 from triage.personal_data import find_personal_data

@@ -29,17 +29,20 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 
-from listener import alerts, users
-from listener.cli.main import main
-from listener.fakes import Failure, FakeGraphApi, FakeXApi
-from listener.fakes import graph_api as graph
-from listener.fakes import x_api as x
+from connectors.facebook import fake as graph
+from connectors.facebook.fake import FakeGraphApi
+from connectors.fake_server import Failure
+from connectors.x import fake as x
+from connectors.x.fake import FakeXApi
+from listener import users
+from listener.incidents import alerts
 from listener.settings import load_settings
 from listener.store.db import make_engine, write_transaction
 from listener.store.migrate import upgrade
 from listener.store.models import Alert, Incident, Mention, QueueItem, Reply, Source
 from listener.store.types import utcnow
 from listener.worker import Worker
+from listening_post.cli.main import main
 from queue_ui.app import create_app
 from tests.listener.smtp_server import SmtpServer
 from tests.queue_ui.conftest import UiClient, csrf_of

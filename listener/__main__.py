@@ -1,5 +1,0 @@
-import sys
-
-from listener.cli.main import main
-
-sys.exit(main())

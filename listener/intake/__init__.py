@@ -1,0 +1,1 @@
+"""Intake: the sources polled, one poll of a source, ingest with its checkpoint, and replay."""

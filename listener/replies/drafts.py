@@ -1,0 +1,392 @@
+"""Replies from the queue: drafts, the reply checker, approval, lead overrides, and what people decide.
+
+A reply moves draft -> pending_approval -> approved (the outbox sends it). A ``block``
+finding from the reply checker stops sending unless a lead overrides it, and items in an
+open crisis incident go out only with a lead's approval. Every decision is audited.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+import twitter_text
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from listener.incidents import alerts
+from listener.paths import load_config_toml
+from listener.queue.items import OPEN_STATUSES, ClaimConflict, NotOpen, claim, in_open_incident
+from listener.settings import Settings
+from listener.store import audit
+from listener.store.models import ROLES, Mention, QueueItem, Reply, Template, User
+from triage.lint import Finding, LintConfig, LintResult, check_reply
+from triage.templates import ReplyTemplate, parse_templates
+
+WORKING = ("draft", "pending_approval")
+IN_FLIGHT = ("approved", "sending", "sent")
+MAX_REPLY_CHARS = 10_000  # far above any platform's limit: the checker reports the real one
+MAX_REASON_CHARS = 2_000
+REPLY_PLATFORMS = ("x", "facebook")
+
+
+class ReplyError(Exception):
+    """A reply action that cannot be done; ``str(exc)`` is the message for the person."""
+
+
+class LintBlocked(ReplyError):
+    def __init__(self, result: LintResult) -> None:
+        blocks = [f for f in result.findings if f.severity == "block"]
+        super().__init__(
+            "The reply checker found a problem that stops sending: "
+            + " ".join(f.message for f in blocks)
+            + " Fix it, or ask a comms lead to override."
+        )
+        self.result = result
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    reply: Reply
+    queued: bool  # approved: the outbox sends it
+    needs_approval: bool  # waiting for a lead (crisis item)
+
+
+def is_lead(user: User) -> bool:
+    return ROLES.index(user.role) >= ROLES.index("lead")
+
+
+@lru_cache(maxsize=1)
+def lint_rules() -> LintConfig:
+    return LintConfig.from_dict(load_config_toml("lint.toml"))
+
+
+def account_signs(settings: Settings, platform: str) -> bool:
+    """Whether replies on ``platform`` end with the writer's initials (policy 7.0; on by default)."""
+    accounts = [a for a in settings.accounts if a.platform == platform]
+    return any(a.signs_replies for a in accounts) if accounts else True
+
+
+def lint(text: str, *, platform: str, settings: Settings) -> LintResult:
+    return check_reply(
+        text, platform=platform, rules=lint_rules(), signs_replies=account_signs(settings, platform)
+    )
+
+
+def length_used(text: str, platform: str) -> tuple[int, int]:
+    """(characters used, the platform's limit) as the platform counts them."""
+    rules = lint_rules()
+    if platform == "x":
+        parsed = twitter_text.parse_tweet(text)
+        return parsed.weightedLength, rules.x_max_weighted_length
+    return len(text), rules.facebook_max_length
+
+
+def replies_for(session: Session, item_id: int) -> list[Reply]:
+    return list(session.scalars(select(Reply).where(Reply.queue_item_id == item_id).order_by(Reply.id)))
+
+
+def working_reply(session: Session, item_id: int) -> Reply | None:
+    return session.scalar(
+        select(Reply)
+        .where(Reply.queue_item_id == item_id, Reply.status.in_(WORKING))
+        .order_by(Reply.id.desc())
+        .limit(1)
+    )
+
+
+def _check_text(text: str) -> str:
+    if len(text) > MAX_REPLY_CHARS:
+        raise ReplyError(f"A reply can be at most {MAX_REPLY_CHARS:,} characters.")
+    return text
+
+
+def _ensure_holder(session: Session, item: QueueItem, user: User, now: datetime) -> None:
+    """The writer must hold the item; an unassigned one is claimed for them on the way."""
+    if item.status not in OPEN_STATUSES:
+        raise NotOpen(item.status)
+    if item.assignee_id == user.id:
+        return
+    if item.assignee_id is None:
+        claim(session, item_id=item.id, user=user, now=now)
+        session.refresh(item)
+        return
+    if not is_lead(user):
+        raise ClaimConflict(session.get(User, item.assignee_id))
+
+
+def _ensure_nothing_in_flight(session: Session, item: QueueItem) -> None:
+    """One answer per item: a double click or a second tab cannot queue a second reply."""
+    existing = session.scalar(
+        select(Reply.status).where(Reply.queue_item_id == item.id, Reply.status.in_(IN_FLIGHT)).limit(1)
+    )
+    if existing is not None:
+        raise ReplyError("A reply to this item is already queued or sent.")
+
+
+def _upsert_working(
+    session: Session, *, item: QueueItem, user: User, text: str, now: datetime, settings: Settings
+) -> Reply:
+    mention = session.get_one(Mention, item.mention_id)
+    if mention.platform not in REPLY_PLATFORMS:
+        raise ReplyError(f"Listening Post cannot reply on {mention.platform}.")
+    result = lint(text, platform=mention.platform, settings=settings)
+    reply = working_reply(session, item.id)
+    if reply is None:
+        reply = Reply(
+            queue_item_id=item.id,
+            incident_id=item.incident_id,
+            purpose="reply",
+            platform=mention.platform,
+            source_key=mention.source_key,
+            in_reply_to=mention.external_id,
+            text=text,
+            status="draft",
+            author_id=user.id,
+            idempotency_key=uuid.uuid4().hex,
+            created_at=now,
+        )
+        session.add(reply)
+    else:
+        reply.text = text
+    reply.lint = [f.to_dict() for f in result.findings]
+    session.flush()
+    return reply
+
+
+def _working_reply(
+    session: Session, *, item: QueueItem, user: User, text: str, settings: Settings, now: datetime
+) -> Reply:
+    """The checks every write of the working reply needs, then the reply with ``text`` checked and saved."""
+    _ensure_holder(session, item, user, now)
+    _ensure_nothing_in_flight(session, item)
+    return _upsert_working(session, item=item, user=user, text=_check_text(text), now=now, settings=settings)
+
+
+def save_draft(
+    session: Session, *, item: QueueItem, user: User, text: str, settings: Settings, now: datetime
+) -> Reply:
+    """Keep the text (and its checker findings) on the item without sending anything."""
+    reply = _working_reply(session, item=item, user=user, text=text, now=now, settings=settings)
+    reply.status = "draft"
+    audit.record(
+        session,
+        actor=user,
+        action="reply.draft",
+        object_type="reply",
+        object_id=reply.id,
+        after={"text": text},
+    )
+    return reply
+
+
+def request_approval(
+    session: Session, *, item: QueueItem, user: User, text: str, settings: Settings, now: datetime
+) -> Reply:
+    """Ask a lead to approve the reply before it goes out."""
+    reply = _working_reply(session, item=item, user=user, text=text, now=now, settings=settings)
+    reply.status = "pending_approval"
+    audit.record(
+        session,
+        actor=user,
+        action="reply.request_approval",
+        object_type="reply",
+        object_id=reply.id,
+        after={"text": text},
+    )
+    return reply
+
+
+def _approve(session: Session, reply: Reply, *, approver: User, override: bool, now: datetime) -> None:
+    blocks = [f for f in reply.lint if f.get("severity") == "block"]
+    if blocks and not override:
+        raise LintBlocked(LintResult(ok=False, findings=_findings(reply)))
+    if blocks and override and not is_lead(approver):
+        raise ReplyError("Only a comms lead can override the reply checker.")
+    reply.status = "approved"
+    reply.approved_by_id = approver.id
+    reply.approved_at = now
+    reply.next_attempt_at = now
+    reply.last_error = None
+    if blocks:
+        reply.override_by_id = approver.id
+        audit.record(
+            session,
+            actor=approver,
+            action="reply.lint_override",
+            object_type="reply",
+            object_id=reply.id,
+            after={"rules": sorted({b["rule"] for b in blocks}), "text": reply.text},
+        )
+    audit.record(
+        session,
+        actor=approver,
+        action="reply.approve",
+        object_type="reply",
+        object_id=reply.id,
+        after={"text": reply.text, "override": bool(blocks)},
+    )
+
+
+def _findings(reply: Reply) -> list[Finding]:
+    return [Finding(**f) for f in reply.lint]
+
+
+def send(
+    session: Session,
+    *,
+    item: QueueItem,
+    user: User,
+    text: str,
+    settings: Settings,
+    now: datetime,
+    override: bool = False,
+) -> SendOutcome:
+    """Put the reply in the outbox, or in front of a lead when the item is part of an open crisis.
+
+    A ``block`` finding raises ``LintBlocked`` (the draft is kept) unless a lead overrides.
+    """
+    reply = _working_reply(session, item=item, user=user, text=text, now=now, settings=settings)
+    blocked = any(f.get("severity") == "block" for f in reply.lint)
+    if blocked and not (override and is_lead(user)):
+        reply.status = "draft"
+        raise LintBlocked(LintResult(ok=False, findings=_findings(reply)))
+    if in_open_incident(session, item) is not None and not is_lead(user):
+        reply.status = "pending_approval"
+        audit.record(
+            session,
+            actor=user,
+            action="reply.request_approval",
+            object_type="reply",
+            object_id=reply.id,
+            after={"text": text, "why": "crisis"},
+        )
+        return SendOutcome(reply=reply, queued=False, needs_approval=True)
+    _approve(session, reply, approver=user, override=override, now=now)
+    item.version += 1
+    return SendOutcome(reply=reply, queued=True, needs_approval=False)
+
+
+def approve(session: Session, *, reply: Reply, user: User, now: datetime, override: bool = False) -> Reply:
+    """A lead approves a reply waiting for approval; it goes to the outbox."""
+    if not is_lead(user):
+        raise ReplyError("Only a comms lead can approve replies.")
+    if reply.status != "pending_approval":
+        raise ReplyError("This reply is not waiting for approval.")
+    item = session.get(QueueItem, reply.queue_item_id) if reply.queue_item_id else None
+    if item is not None:
+        _ensure_nothing_in_flight(session, item)
+    _approve(session, reply, approver=user, override=override, now=now)
+    if item is not None:
+        item.version += 1
+    return reply
+
+
+def return_to_draft(session: Session, *, reply: Reply, user: User, note: str) -> Reply:
+    """A lead sends a reply back to its writer with a note instead of approving it."""
+    if not is_lead(user):
+        raise ReplyError("Only a comms lead can send a reply back.")
+    if reply.status != "pending_approval":
+        raise ReplyError("This reply is not waiting for approval.")
+    reply.status = "draft"
+    audit.record(
+        session,
+        actor=user,
+        action="reply.return_to_draft",
+        object_type="reply",
+        object_id=reply.id,
+        after={"note": note[:MAX_REASON_CHARS]},
+    )
+    return reply
+
+
+def _reason(reason: str, what: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ReplyError(f"Give a reason for {what}.")
+    if len(reason) > MAX_REASON_CHARS:
+        raise ReplyError(f"The reason can be at most {MAX_REASON_CHARS:,} characters.")
+    return reason
+
+
+def no_reply_needed(
+    session: Session, *, item: QueueItem, user: User, reason: str, now: datetime
+) -> QueueItem:
+    """Close the item without answering, saying why (kept for the FOI export and reports)."""
+    reason = _reason(reason, "closing without a reply")
+    _ensure_holder(session, item, user, now)
+    _ensure_nothing_in_flight(session, item)
+    before = {"status": item.status}
+    item.status = "no_reply_needed"
+    item.no_reply_reason = reason
+    item.closed_at = now
+    item.version += 1
+    audit.record(
+        session,
+        actor=user,
+        action="item.no_reply_needed",
+        object_type="queue_item",
+        object_id=item.id,
+        before=before,
+        after={"status": item.status, "reason": reason},
+    )
+    return item
+
+
+def escalate(
+    session: Session, *, item: QueueItem, user: User, reason: str, settings: Settings, now: datetime
+) -> QueueItem:
+    """Pass the item to a manager (policy 5.1: concerns about staff conduct) and alert the escalation list."""
+    reason = _reason(reason, "escalating")
+    if item.escalated_at is not None:
+        raise ReplyError("This item has already been escalated to a manager.")
+    item.escalated_at = now
+    item.escalation_reason = reason
+    item.version += 1
+    mention = session.get_one(Mention, item.mention_id)
+    base = settings.general.base_url.rstrip("/")
+    personal = mention.score.personal_data if mention.score is not None else []
+    alerts.queue_alert(
+        session,
+        kind="escalation",
+        audience="escalation",
+        title=f"Queue item {item.id} escalated to a manager by {user.name}",
+        body=(
+            f"Reason: {reason}\n\nPost ({mention.platform}): {alerts.quote(mention.text, personal)}\n\n"
+            f"Open it: {base}/items/{item.id}"
+        ),
+        dedupe_key=f"item-escalation:{item.id}",
+        now=now,
+    )
+    audit.record(
+        session,
+        actor=user,
+        action="item.escalate",
+        object_type="queue_item",
+        object_id=item.id,
+        after={"reason": reason},
+    )
+    return item
+
+
+@lru_cache(maxsize=1)
+def default_templates() -> tuple[ReplyTemplate, ...]:
+    """The suggested replies a new installation starts with (``config/templates/replies.toml``)."""
+    return tuple(parse_templates(load_config_toml("templates/replies.toml")))
+
+
+def reply_templates(session: Session) -> list[ReplyTemplate]:
+    """The defaults with an admin's edits (the ``templates`` table) laid over them by key."""
+    merged = {t.id: t for t in default_templates()}
+    for row in session.scalars(select(Template).order_by(Template.id)):
+        base = merged.get(row.key)
+        merged[row.key] = ReplyTemplate(
+            id=row.key,
+            title=row.title,
+            for_kinds=tuple(row.for_kinds),
+            body=row.body,
+            platforms=base.platforms if base is not None else REPLY_PLATFORMS,
+        )
+    return list(merged.values())

@@ -1,0 +1,5 @@
+import sys
+
+from listening_post.cli.main import main
+
+sys.exit(main())
