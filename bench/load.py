@@ -247,7 +247,7 @@ def start_side(
             [
                 sys.executable,
                 "-m",
-                "listener",
+                "listening_post",
                 "run",
                 side,
                 "--config",

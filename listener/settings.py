@@ -85,7 +85,7 @@ class FacebookSettings(_Section):
 class BusinessHours(_Section):
     start: time = time(9, 0)
     end: time = time(17, 0)
-    days: list[Weekday] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]  # pydantic copies the default per instance
     bank_holidays: str = "England"  # a subdivision of the holidays package's GB calendar
 
 

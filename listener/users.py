@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -14,10 +15,22 @@ from listener.store import audit
 from listener.store.models import ROLES, User
 from listener.store.types import utcnow
 
+
+class HasRole(Protocol):
+    @property
+    def role(self) -> str: ...
+
+
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
 # Verified against when the email is unknown, so a wrong email costs as long as a wrong password.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-only-for-timing")
+
+
+def has_role(user: HasRole | None, role: str) -> bool:
+    """Whether ``user`` ranks at least ``role`` (agent < lead < manager < admin)."""
+    return user is not None and ROLE_RANK[user.role] >= ROLE_RANK[role]
 
 
 def hash_password(password: str) -> str:

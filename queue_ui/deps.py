@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from listener.store.db import is_sqlite
 from listener.store.models import ROLES, User
+from listener.users import has_role
 
-ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}
 MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id cannot exist, and would overflow the driver
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -96,13 +96,13 @@ OptionalUser = Annotated[User | None, Depends(optional_user)]
 
 def require_role(role: str) -> Callable[..., User]:
     """A dependency returning the signed-in user whose role ranks at least ``role``."""
-    if role not in ROLE_RANK:
+    if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
 
     def dependency(user: OptionalUser) -> User:
         if user is None:
             raise NotSignedIn()
-        if ROLE_RANK[user.role] < ROLE_RANK[role]:
+        if not has_role(user, role):
             raise NotAllowed(role)
         return user
 
@@ -114,10 +114,6 @@ Agent = Annotated[User, Depends(require_role("agent"))]
 Lead = Annotated[User, Depends(require_role("lead"))]
 Manager = Annotated[User, Depends(require_role("manager"))]
 Admin = Annotated[User, Depends(require_role("admin"))]
-
-
-def has_role(user: User | Viewer | None, role: str) -> bool:
-    return user is not None and ROLE_RANK[user.role] >= ROLE_RANK[role]
 
 
 def csrf_token(request: Request) -> str:

@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listener.store.models import Incident
+from listener.users import has_role
 from queue_ui import formatting
-from queue_ui.deps import Viewer, csrf_token, has_role
+from queue_ui.deps import Viewer, csrf_token
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))

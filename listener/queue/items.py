@@ -23,7 +23,6 @@ from listener.store import audit
 from listener.store.db import upsert_insert
 from listener.store.leases import JOB_PLATFORM
 from listener.store.models import (
-    ROLES,
     Author,
     Incident,
     ItemView,
@@ -34,6 +33,7 @@ from listener.store.models import (
     Source,
     User,
 )
+from listener.users import has_role
 
 OPEN_STATUSES = ("new", "claimed")
 CLOSED_STATUSES = ("replied", "closed", "no_reply_needed")
@@ -299,10 +299,6 @@ def get_item(session: Session, item_id: int) -> QueueItem:
     return item
 
 
-def _rank(user: User) -> int:
-    return ROLES.index(user.role)
-
-
 def claim(session: Session, *, item_id: int, user: User, now: datetime) -> QueueItem:
     """Take an unassigned open item. Exactly one of several concurrent claims wins.
 
@@ -345,7 +341,7 @@ def release(session: Session, *, item_id: int, user: User, now: datetime) -> Que
     item = get_item(session, item_id)
     if item.assignee_id is None:
         return item
-    if item.assignee_id != user.id and _rank(user) < ROLES.index("lead"):
+    if item.assignee_id != user.id and not has_role(user, "lead"):
         raise NotAllowedAction("Only the person who claimed this item, or a lead, can release it.")
     before = {"assignee_id": item.assignee_id}
     result = _update(
@@ -385,7 +381,7 @@ def assign(session: Session, *, item_id: int, assignee: User, actor: User, now: 
         raise NotOpen(item.status)
     if not assignee.active:
         raise NotAllowedAction(f"{assignee.name} has been disabled and cannot take items.")
-    is_lead = _rank(actor) >= ROLES.index("lead")
+    is_lead = has_role(actor, "lead")
     if not is_lead and item.assignee_id not in (None, actor.id):
         raise ClaimConflict(session.get(User, item.assignee_id) if item.assignee_id else None)
     before = {"assignee_id": item.assignee_id}

@@ -21,7 +21,8 @@ from listener.paths import load_config_toml
 from listener.queue.items import OPEN_STATUSES, ClaimConflict, NotOpen, claim, in_open_incident
 from listener.settings import Settings
 from listener.store import audit
-from listener.store.models import ROLES, Mention, QueueItem, Reply, Template, User
+from listener.store.models import Mention, QueueItem, Reply, Template, User
+from listener.users import has_role
 from triage.lint import Finding, LintConfig, LintResult, check_reply
 from triage.templates import ReplyTemplate, parse_templates
 
@@ -52,10 +53,6 @@ class SendOutcome:
     reply: Reply
     queued: bool  # approved: the outbox sends it
     needs_approval: bool  # waiting for a lead (crisis item)
-
-
-def is_lead(user: User) -> bool:
-    return ROLES.index(user.role) >= ROLES.index("lead")
 
 
 @lru_cache(maxsize=1)
@@ -113,7 +110,7 @@ def _ensure_holder(session: Session, item: QueueItem, user: User, now: datetime)
         claim(session, item_id=item.id, user=user, now=now)
         session.refresh(item)
         return
-    if not is_lead(user):
+    if not has_role(user, "lead"):
         raise ClaimConflict(session.get(User, item.assignee_id))
 
 
@@ -203,7 +200,7 @@ def _approve(session: Session, reply: Reply, *, approver: User, override: bool, 
     blocks = [f for f in reply.lint if f.get("severity") == "block"]
     if blocks and not override:
         raise LintBlocked(LintResult(ok=False, findings=_findings(reply)))
-    if blocks and override and not is_lead(approver):
+    if blocks and override and not has_role(approver, "lead"):
         raise ReplyError("Only a comms lead can override the reply checker.")
     reply.status = "approved"
     reply.approved_by_id = approver.id
@@ -250,10 +247,10 @@ def send(
     """
     reply = _working_reply(session, item=item, user=user, text=text, now=now, settings=settings)
     blocked = any(f.get("severity") == "block" for f in reply.lint)
-    if blocked and not (override and is_lead(user)):
+    if blocked and not (override and has_role(user, "lead")):
         reply.status = "draft"
         raise LintBlocked(LintResult(ok=False, findings=_findings(reply)))
-    if in_open_incident(session, item) is not None and not is_lead(user):
+    if in_open_incident(session, item) is not None and not has_role(user, "lead"):
         reply.status = "pending_approval"
         audit.record(
             session,
@@ -271,7 +268,7 @@ def send(
 
 def approve(session: Session, *, reply: Reply, user: User, now: datetime, override: bool = False) -> Reply:
     """A lead approves a reply waiting for approval; it goes to the outbox."""
-    if not is_lead(user):
+    if not has_role(user, "lead"):
         raise ReplyError("Only a comms lead can approve replies.")
     if reply.status != "pending_approval":
         raise ReplyError("This reply is not waiting for approval.")
@@ -286,7 +283,7 @@ def approve(session: Session, *, reply: Reply, user: User, now: datetime, overri
 
 def return_to_draft(session: Session, *, reply: Reply, user: User, note: str) -> Reply:
     """A lead sends a reply back to its writer with a note instead of approving it."""
-    if not is_lead(user):
+    if not has_role(user, "lead"):
         raise ReplyError("Only a comms lead can send a reply back.")
     if reply.status != "pending_approval":
         raise ReplyError("This reply is not waiting for approval.")

@@ -24,8 +24,9 @@ from listener.incidents.lifecycle import IncidentClosed, set_responding
 from listener.paths import load_config_toml
 from listener.settings import Settings
 from listener.store import audit
-from listener.store.models import ROLES, Incident, Mention, QueueItem, Reply, Response, SignOff, User
+from listener.store.models import Incident, Mention, QueueItem, Reply, Response, SignOff, User
 from listener.store.types import utcnow
+from listener.users import has_role
 from triage.lint import Finding, LintConfig, check_reply
 
 POSTABLE_PLATFORMS = ("x", "facebook")
@@ -68,7 +69,7 @@ class NotReady(Exception):
 
 
 def _require_lead(user: User) -> None:
-    if ROLES.index(user.role) < ROLES.index("lead"):
+    if not has_role(user, "lead"):
         raise NotPermitted("this needs a comms lead")
 
 

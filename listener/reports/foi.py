@@ -27,7 +27,7 @@ from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from listener.errors import UserError
-from listener.reports.responses import csv_cells
+from listener.reports.csv_out import csv_cells
 from listener.store import audit
 from listener.store.models import AuditEvent, Author, Mention, Note, QueueItem, Reply, User
 

@@ -9,7 +9,9 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from listener.errors import UserError
-from listener.reports.responses import GROUPINGS, RESPONSE_COLUMNS, ReportFilters, response_report, write_csv
+from listener.reports.csv_out import write_csv
+from listener.reports.filters import GROUPINGS, ReportFilters
+from listener.reports.responses import RESPONSE_COLUMNS, response_report
 from listener.store.db import session_factory
 from listener.store.types import utcnow
 from listening_post.cli.common import add_store_options, open_store

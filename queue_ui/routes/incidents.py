@@ -21,8 +21,9 @@ from listener.incidents import lifecycle as incidents
 from listener.replies import incident_posts as comms
 from listener.store import audit
 from listener.store.models import Alert, Author, Incident, Mention, QueueItem, Reply, User
+from listener.users import has_role
 from queue_ui.charts import Series, line_chart
-from queue_ui.deps import Agent, CsrfChecked, DbSession, Lead, Now, has_role
+from queue_ui.deps import Agent, CsrfChecked, DbSession, Lead, Now
 from queue_ui.rendering import flash, render
 
 router = APIRouter()

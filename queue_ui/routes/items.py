@@ -23,7 +23,8 @@ from listener.replies import moderation
 from listener.replies.drafts import LintBlocked, ReplyError
 from listener.replies.moderation import ModerationError
 from listener.store.models import Mention, Reply, User
-from queue_ui.deps import MAX_ID, Agent, CsrfChecked, DbSession, Lead, Now, RowId, has_role
+from listener.users import has_role
+from queue_ui.deps import MAX_ID, Agent, CsrfChecked, DbSession, Lead, Now, RowId
 from queue_ui.item_view import build_item_page, reply_link
 from queue_ui.rendering import flash, render
 from queue_ui.settings_view import effective

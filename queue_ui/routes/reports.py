@@ -22,28 +22,19 @@ from sqlalchemy.orm import Session
 
 from listener.errors import UserError
 from listener.reports import foi
+from listener.reports.csv_out import write_csv
+from listener.reports.drilldown import count_mentions, drill_down, mention_rows
+from listener.reports.filters import GROUPINGS, LABELS, MEASURES, UNASSIGNED, ReportFilters, filter_choices
+from listener.reports.incidents import INCIDENT_COLUMNS, incident_report
 from listener.reports.responses import (
-    GROUPINGS,
-    INCIDENT_COLUMNS,
     ITEM_COLUMNS,
-    LABELS,
-    MEASURES,
     RESPONSE_COLUMNS,
-    UNASSIGNED,
-    VOLUME_COLUMNS,
     GroupFigures,
-    ReportFilters,
-    count_mentions,
-    drill_down,
-    filter_choices,
-    incident_report,
     item_dict,
     item_rows,
-    mention_rows,
     summarise,
-    volume_report,
-    write_csv,
 )
+from listener.reports.volume import VOLUME_COLUMNS, volume_report
 from listener.settings import Settings
 from queue_ui import charts
 from queue_ui.deps import CsrfChecked, DbSession, Manager, Now

@@ -19,20 +19,13 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from listener.queue.business_hours import BusinessClock
-from listener.reports.responses import (
-    GROUPINGS,
-    MEASURES,
-    RESPONSE_COLUMNS,
-    BusinessTimeline,
-    ReportFilters,
-    drill_down,
-    incident_report,
-    mention_rows,
-    percentile,
-    response_report,
-    volume_report,
-    write_csv,
-)
+from listener.reports.business_time import BusinessTimeline, percentile
+from listener.reports.csv_out import write_csv
+from listener.reports.drilldown import drill_down, mention_rows
+from listener.reports.filters import GROUPINGS, MEASURES, ReportFilters
+from listener.reports.incidents import incident_report
+from listener.reports.responses import RESPONSE_COLUMNS, response_report
+from listener.reports.volume import volume_report
 from listener.settings import Settings
 from listener.store.db import session_factory, write_transaction
 from listener.store.models import Incident, User

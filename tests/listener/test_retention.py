@@ -13,7 +13,8 @@ from connectors.base import Author as AuthorIn
 from connectors.base import Mention as MentionIn
 from listener.intake.ingest import TriageStage, ingest
 from listener.queue.business_hours import BusinessClock
-from listener.reports.responses import ReportFilters, response_report
+from listener.reports.filters import ReportFilters
+from listener.reports.responses import response_report
 from listener.reports.retention import run_retention
 from listener.settings import Settings
 from listener.store.db import session_factory, write_transaction

@@ -14,7 +14,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import select
 
-from listener.reports.responses import ReportFilters, response_report
+from listener.reports.filters import ReportFilters
+from listener.reports.responses import response_report
 from listener.settings import Settings
 from listener.store.db import session_factory, write_transaction
 from listener.store.models import AuditEvent
