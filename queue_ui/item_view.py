@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from listener.queue.items import get_item, in_open_incident, viewers
 from listener.replies import drafts as replies
 from listener.replies import moderation
+from listener.rules import guidance_book
 from listener.settings import Settings
 from listener.store.models import (
     Author,
@@ -147,7 +148,7 @@ def build_item_page(
     )
     if triage is not None and mention.platform in replies.REPLY_PLATFORMS:
         page.guidance = guidance_for(
-            triage, kind=kind, in_crisis=incident is not None, platform=mention.platform
+            triage, book=guidance_book(), kind=kind, in_crisis=incident is not None, platform=mention.platform
         )
         page.suggestions = suggest_replies(
             replies.reply_templates(session),

@@ -2,17 +2,26 @@
 
 ``classify_item`` picks the item's kind from its score; ``guidance_for`` turns the kind,
 the score's flags and the crisis state into cards, most important first, each naming the
-policy section it comes from (5.1, 5.2, 7.0, 7.1, 7.2).
+policy section it comes from (5.1, 5.2, 7.0, 7.1, 7.2). The cards' words live in
+``config/guidance.toml`` (a ``GuidanceBook``); the caller loads it, so triage does no I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from triage.model import Score
 
-__all__ = ["KINDS", "GuidanceCard", "Importance", "classify_item", "guidance_for"]
+__all__ = [
+    "KINDS",
+    "GuidanceBook",
+    "GuidanceCard",
+    "GuidanceConfigError",
+    "Importance",
+    "classify_item",
+    "guidance_for",
+]
 
 Importance = Literal["must", "should", "tip"]
 
@@ -61,217 +70,104 @@ def classify_item(score: Score) -> str:
     return "comment"
 
 
-def _private_channel(platform: str) -> str:
-    return "a private message on Messenger" if platform == "facebook" else "a direct message"
+class GuidanceConfigError(ValueError):
+    """``config/guidance.toml`` is missing a card, or a card is missing a field."""
 
 
-def _card(id: str, title: str, body: str, section: str, importance: Importance) -> GuidanceCard:
-    return GuidanceCard(id=id, title=title, body=body, policy_section=section, importance=importance)
+@dataclass(frozen=True, slots=True)
+class _Use:
+    """One card as a kind uses it: the card's id, and what this use changes."""
+
+    card: str
+    importance: Importance | None = None
+    body: str | None = None
+    why: str = ""
 
 
-def _acknowledge() -> GuidanceCard:
-    return _card(
-        "acknowledge",
-        "Show you are listening",
-        "Acknowledge what they said, compliment or criticism. Be friendly, polite and honest; "
-        "never judge, assume or guess.",
-        "7.0",
-        "should",
-    )
+@dataclass(frozen=True)
+class GuidanceBook:
+    """The cards' words, which cards each kind shows, and each platform's private channel.
+
+    Built from ``config/guidance.toml`` (policy text belongs in a table, not in code); the
+    order and the rules that combine them stay in ``guidance_for``.
+    """
+
+    cards: dict[str, dict[str, str]]
+    kinds: dict[str, tuple[_Use, ...]]
+    situations: dict[str, _Use]
+    private_channels: dict[str, str]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GuidanceBook:
+        cards = data.get("cards", {})
+        for card_id, card in cards.items():
+            missing = {"title", "body", "section", "importance"} - set(card)
+            if missing:
+                raise GuidanceConfigError(f"card {card_id!r} has no {', '.join(sorted(missing))}")
+            if card["importance"] not in _IMPORTANCE_ORDER:
+                raise GuidanceConfigError(f"card {card_id!r}: importance must be must, should or tip")
+
+        def use(entry: str | dict[str, str]) -> _Use:
+            spec = {"card": entry} if isinstance(entry, str) else dict(entry)
+            if spec.get("card") not in cards:
+                raise GuidanceConfigError(f"no card called {spec.get('card')!r}")
+            return _Use(**spec)  # type: ignore[arg-type]
+
+        book = cls(
+            cards=cards,
+            kinds={kind: tuple(use(e) for e in entries) for kind, entries in data.get("kinds", {}).items()},
+            situations={name: use(e) for name, e in data.get("situations", {}).items()},
+            private_channels=data.get("private_channels", {}),
+        )
+        for required in ("comment", "crisis"):
+            if required not in book.kinds:
+                raise GuidanceConfigError(f"[kinds] needs {required!r}")
+        for required in ("acknowledge", "never-repeat-personal-data", "legal", "media", "plain-words"):
+            if required not in cards:
+                raise GuidanceConfigError(f"no card called {required!r}")
+        if "long_answer" not in book.situations:
+            raise GuidanceConfigError("[situations] needs 'long_answer'")
+        return book
+
+    def card(self, use: _Use | str, *, platform: str, **values: str) -> GuidanceCard:
+        use = _Use(use) if isinstance(use, str) else use
+        card = self.cards[use.card]
+        channel = self.private_channels.get(
+            platform, self.private_channels.get("default", "a direct message")
+        )
+        fill = {"private_channel": channel, "why": use.why, **values}
+        return GuidanceCard(
+            id=use.card,
+            title=card["title"].format(**fill),
+            body=(use.body or card["body"]).format(**fill).strip(),
+            policy_section=card["section"],
+            importance=use.importance or card["importance"],  # type: ignore[arg-type]
+        )
+
+    def for_kind(self, kind: str, platform: str) -> list[GuidanceCard]:
+        uses = self.kinds.get(kind, self.kinds["comment"])
+        return [self.card(u, platform=platform) for u in uses]
 
 
-def _sign() -> GuidanceCard:
-    return _card(
-        "sign",
-        "Sign with your first name or initials",
-        "End with your first name or initials (for example ^JB) so people know a person is listening.",
-        "7.0",
-        "tip",
-    )
-
-
-def _plain_words() -> GuidanceCard:
-    return _card(
-        "plain-words",
-        "Plain words, hashtags at the end",
-        "Avoid jargon, acronyms and slang; put hashtags and mentions at the end; describe links "
-        "instead of 'click here'.",
-        "7.1",
-        "tip",
-    )
-
-
-def _move_private(platform: str, importance: Importance, why: str) -> GuidanceCard:
-    return _card(
-        "move-private",
-        f"Move to {_private_channel(platform)} or email",
-        f"{why} Offer to continue by {_private_channel(platform)} or email, and keep the public reply short.",
-        "7.0",
-        importance,
-    )
-
-
-def _never_repeat() -> GuidanceCard:
-    return _card(
-        "never-repeat-personal-data",
-        "Never repeat their personal details",
-        "They have shared personal information in public. Don't quote it back or confirm it; "
-        "suggest they delete the post and send details privately. Hide the comment if the "
-        "platform allows it.",
-        "5.2",
-        "must",
-    )
-
-
-def _kind_cards(kind: str, platform: str) -> list[GuidanceCard]:
-    if kind == "abusive":
-        return [
-            _card(
-                "do-not-engage",
-                "Don't engage",
-                "Don't argue or answer in kind. Hide or report the post if it breaks the platform's "
-                "rules, and note why in the item. Stay professional whatever is said.",
-                "5.2",
-                "must",
-            ),
-            _card(
-                "staff-conduct",
-                "Concerns about staff go to a manager",
-                "If the post raises a concern about how a member of staff has behaved, tell your "
-                "manager, who will involve the Director of Corporate Affairs and HR.",
-                "5.1",
-                "should",
-            ),
-        ]
-    if kind == "compliment":
-        return [
-            _card(
-                "thank",
-                "Say thank you",
-                "Thank them warmly. If they name a team or a person, offer to pass the compliment on.",
-                "7.0",
-                "should",
-            ),
-            _sign(),
-        ]
-    if kind == "complaint":
-        return [
-            _acknowledge(),
-            _card(
-                "empathise",
-                "Show empathy; say sorry if we are sorry",
-                "Recognise how they feel. If we got something wrong, say sorry plainly. Don't "
-                "argue the facts in public.",
-                "7.0, 7.2",
-                "must",
-            ),
-            _move_private(
-                platform, "should", "Complaints usually need details we must not discuss in public."
-            ),
-            _card(
-                "staff-conduct",
-                "Concerns about staff go to a manager",
-                "If the complaint is about how a member of staff behaved, tell your manager as well.",
-                "5.1",
-                "tip",
-            ),
-            _sign(),
-        ]
-    if kind in ("question", "service_query"):
-        cards = [
-            _card(
-                "answer",
-                "Answer, or say you'll find out",
-                "Answer the question accurately. If you don't know, say \"I don't know, let me find "
-                'out for you", find out who does, and come back to them.',
-                "7.0",
-                "must",
-            ),
-            _card(
-                "useful-link",
-                "Add a useful link",
-                "Link to the page that helps them act (booking, opening times, advice), and say in "
-                "words what the link is.",
-                "7.0, 7.1",
-                "should",
-            ),
-        ]
-        if kind == "service_query":
-            cards.append(
-                _card(
-                    "signpost",
-                    "Point them to the right service",
-                    "If another service or account is better placed to help (NHS 111, their GP "
-                    "practice, a pharmacy, 999 in an emergency), say so and connect them.",
-                    "7.0",
-                    "should",
-                )
-            )
-        cards.append(_sign())
-        return cards
-    if kind == "personal_data":
-        return [
-            _never_repeat(),
-            _move_private(platform, "must", "Anything about their own care belongs in private."),
-            _sign(),
-        ]
-    # comment, or a kind the queue doesn't know yet
-    return [_acknowledge(), _sign()]
-
-
-def _crisis_cards() -> list[GuidanceCard]:
-    return [
-        _card(
-            "listening-message",
-            "Post the listening message only",
-            'This item is part of a crisis. Reply only with the listening message: "Thank you for '
-            "bringing this to our attention, we are investigating and will respond as soon as we "
-            "are able\". Don't answer the substance yet.",
-            "7.2",
-            "must",
-        ),
-        _card(
-            "lead-sign-off",
-            "The considered response needs sign-off",
-            "The full response is agreed by all stakeholders and approved by a comms lead before "
-            "it is posted. Check it answers the questions, shows empathy, says sorry if we are "
-            "sorry, and uses plain English.",
-            "7.2",
-            "must",
-        ),
-    ]
-
-
-def _signal_cards(score: Score, kind: str) -> list[GuidanceCard]:
+def _signal_cards(book: GuidanceBook, score: Score, kind: str, platform: str) -> list[GuidanceCard]:
     cards = []
     if score.personal_data and kind != "personal_data":
-        cards.append(_never_repeat())
+        cards.append(book.card("never-repeat-personal-data", platform=platform))
     if score.legal_terms:
-        cards.append(
-            _card(
-                "legal",
-                "Legal words: pass to a comms lead",
-                f"The post mentions {', '.join(score.legal_terms[:3])}. Don't admit or deny anything "
-                "in public; ask a comms lead before replying.",
-                "7.2",
-                "must",
-            )
-        )
+        cards.append(book.card("legal", platform=platform, legal_terms=", ".join(score.legal_terms[:3])))
     if score.media:
-        cards.append(
-            _card(
-                "media",
-                "Media account: tell a comms lead",
-                "This comes from the press or media. A comms lead agrees any reply.",
-                "7.2",
-                "must",
-            )
-        )
+        cards.append(book.card("media", platform=platform))
     return cards
 
 
 def guidance_for(
-    score: Score, *, kind: str, in_crisis: bool, platform: str, long_answer: bool = False
+    score: Score,
+    *,
+    book: GuidanceBook,
+    kind: str,
+    in_crisis: bool,
+    platform: str,
+    long_answer: bool = False,
 ) -> list[GuidanceCard]:
     """Cards for answering one item, most important first, without duplicates.
 
@@ -282,14 +178,14 @@ def guidance_for(
     cards: list[GuidanceCard] = []
     crisis = in_crisis or kind == "crisis"
     if crisis:
-        cards.extend(_crisis_cards())
-    cards.extend(_signal_cards(score, kind))
+        cards.extend(book.for_kind("crisis", platform))
+    cards.extend(_signal_cards(book, score, kind, platform))
     if not crisis or kind in ("abusive", "personal_data"):
-        cards.extend(_kind_cards(kind, platform))
+        cards.extend(book.for_kind(kind, platform))
     if long_answer and kind != "abusive" and not crisis:
-        cards.append(_move_private(platform, "should", "The full answer is long or complex."))
+        cards.append(book.card(book.situations["long_answer"], platform=platform))
     if kind != "abusive" and not crisis:
-        cards.append(_plain_words())
+        cards.append(book.card("plain-words", platform=platform))
     unique: dict[str, GuidanceCard] = {}
     for card in cards:
         unique.setdefault(card.id, card)

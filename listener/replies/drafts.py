@@ -19,11 +19,12 @@ from sqlalchemy.orm import Session
 from listener.incidents import alerts
 from listener.paths import load_config_toml
 from listener.queue.items import OPEN_STATUSES, ClaimConflict, NotOpen, claim, in_open_incident
+from listener.rules import lint_rules
 from listener.settings import Settings
 from listener.store import audit
 from listener.store.models import Mention, QueueItem, Reply, Template, User
 from listener.users import has_role
-from triage.lint import Finding, LintConfig, LintResult, check_reply
+from triage.lint import Finding, LintResult, check_reply
 from triage.templates import ReplyTemplate, parse_templates
 
 WORKING = ("draft", "pending_approval")
@@ -53,11 +54,6 @@ class SendOutcome:
     reply: Reply
     queued: bool  # approved: the outbox sends it
     needs_approval: bool  # waiting for a lead (crisis item)
-
-
-@lru_cache(maxsize=1)
-def lint_rules() -> LintConfig:
-    return LintConfig.from_dict(load_config_toml("lint.toml"))
 
 
 def account_signs(settings: Settings, platform: str) -> bool:

@@ -14,14 +14,13 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from listener.incidents.lifecycle import IncidentClosed, set_responding
-from listener.paths import load_config_toml
+from listener.rules import lint_rules
 from listener.settings import Settings
 from listener.store import audit
 from listener.store.models import Incident, Mention, QueueItem, Reply, Response, SignOff, User
@@ -76,11 +75,6 @@ def _require_lead(user: User) -> None:
 def _open(incident: Incident) -> None:
     if incident.status == "resolved":
         raise IncidentClosed("this incident is resolved")
-
-
-@lru_cache(maxsize=1)
-def lint_rules() -> LintConfig:
-    return LintConfig.from_dict(load_config_toml("lint.toml"))
 
 
 def platform_of(source_key: str) -> str:

@@ -10,9 +10,8 @@ import argparse
 import json
 import sys
 
-from listener.errors import UserError
-from listener.paths import load_config_toml
-from triage.lint import LintConfig, LintConfigError, check_reply
+from listener.rules import lint_rules
+from triage.lint import check_reply
 
 EXIT_BLOCKED = 1
 
@@ -42,21 +41,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def load_lint_config() -> LintConfig:
-    """The reply checker's rules from ``config/lint.toml``."""
-    try:
-        return LintConfig.from_dict(load_config_toml("lint.toml"))
-    except LintConfigError as exc:
-        raise UserError(f"lint.toml: {exc}") from exc
-
-
 def run(args: argparse.Namespace) -> int:
     # A reply piped in usually ends with the newline the shell or editor added.
     text = sys.stdin.read().rstrip("\r\n") if args.text == "-" else args.text
     result = check_reply(
         text,
         platform=args.platform,
-        rules=load_lint_config(),
+        rules=lint_rules(),
         has_image=args.image or args.alt is not None,
         image_alt=args.alt,
         signs_replies=args.signs_replies,

@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from listener.rules import lint_rules
 from listening_post.cli.main import main
 
 
@@ -62,6 +63,10 @@ def test_broken_config_is_one_clear_line(
 ) -> None:
     (tmp_path / "lint.toml").write_text('[limits]\nmax_emoji = "lots"\n')
     monkeypatch.setattr("listener.paths.CONFIG_DIR", tmp_path)
-    assert main(["lint", "--platform", "x", "hi ^JB"]) == 2
+    lint_rules.cache_clear()  # the rules are read once per process
+    try:
+        assert main(["lint", "--platform", "x", "hi ^JB"]) == 2
+    finally:
+        lint_rules.cache_clear()
     err = capsys.readouterr().err
     assert "lint.toml" in err and "max_emoji" in err and "Traceback" not in err

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from triage.guidance import KINDS, classify_item, guidance_for
+from triage.guidance import KINDS, GuidanceBook, GuidanceConfigError, classify_item, guidance_for
 from triage.model import PersonalDataFinding, Score
 
+BOOK = GuidanceBook.from_dict(
+    tomllib.loads((Path(__file__).parents[2] / "config" / "guidance.toml").read_text())
+)
 PD = PersonalDataFinding("nhs_number", 0, 10, "9434765919")
 
 
@@ -41,7 +46,7 @@ def ids(item: Score, **kwargs: Any) -> list[str]:
     kwargs.setdefault("kind", classify_item(item))
     kwargs.setdefault("in_crisis", False)
     kwargs.setdefault("platform", "x")
-    return [card.id for card in guidance_for(item, **kwargs)]
+    return [card.id for card in guidance_for(item, book=BOOK, **kwargs)]
 
 
 @pytest.mark.parametrize(
@@ -81,7 +86,9 @@ def test_signals_add_cards_whatever_the_kind() -> None:
     assert {"never-repeat-personal-data", "legal", "media", "empathise"} <= set(got)
     legal = next(
         c
-        for c in guidance_for(score(legal_terms=["solicitor"]), kind="comment", in_crisis=False, platform="x")
+        for c in guidance_for(
+            score(legal_terms=["solicitor"]), book=BOOK, kind="comment", in_crisis=False, platform="x"
+        )
         if c.id == "legal"
     )
     assert "solicitor" in legal.body and legal.policy_section == "7.2"
@@ -94,7 +101,9 @@ def test_long_answers_move_to_private() -> None:
 
 def test_private_channel_is_named_for_the_platform() -> None:
     def title(platform: str) -> str:
-        cards = guidance_for(score(is_complaint=True), kind="complaint", in_crisis=False, platform=platform)
+        cards = guidance_for(
+            score(is_complaint=True), book=BOOK, kind="complaint", in_crisis=False, platform=platform
+        )
         return next(c.title for c in cards if c.id == "move-private")
 
     assert "direct message" in title("x")
@@ -104,7 +113,7 @@ def test_private_channel_is_named_for_the_platform() -> None:
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_cards_are_unique_ordered_and_cite_the_policy(kind: str) -> None:
     cards = guidance_for(
-        score(personal_data=[PD], legal_terms=["sue"]), kind=kind, in_crisis=False, platform="x"
+        score(personal_data=[PD], legal_terms=["sue"]), book=BOOK, kind=kind, in_crisis=False, platform="x"
     )
     assert len({c.id for c in cards}) == len(cards)
     order = {"must": 0, "should": 1, "tip": 2}
@@ -116,7 +125,41 @@ def test_cards_are_unique_ordered_and_cite_the_policy(kind: str) -> None:
 def test_answer_card_offers_find_out() -> None:
     (answer,) = [
         c
-        for c in guidance_for(score(is_question=True), kind="question", in_crisis=False, platform="x")
+        for c in guidance_for(
+            score(is_question=True), book=BOOK, kind="question", in_crisis=False, platform="x"
+        )
         if c.id == "answer"
     ]
     assert "I don't know, let me find out for you" in answer.body
+
+
+def test_the_cards_words_come_from_the_table() -> None:
+    book = GuidanceBook.from_dict(
+        {
+            "cards": {
+                **BOOK.cards,
+                "thank": {**BOOK.cards["thank"], "body": "Say thanks, {private_channel}."},
+            },
+            "kinds": {"compliment": ["thank"], "comment": ["acknowledge"], "crisis": ["listening-message"]},
+            "situations": {"long_answer": {"card": "move-private", "why": "Long."}},
+            "private_channels": {"default": "by DM", "facebook": "by Messenger"},
+        }
+    )
+    cards = guidance_for(
+        score(is_compliment=True), book=book, kind="compliment", in_crisis=False, platform="facebook"
+    )
+    assert [c.body for c in cards if c.id == "thank"] == ["Say thanks, by Messenger."]
+    assert "sign" not in {c.id for c in cards}
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        ({"kinds": {"comment": ["no-such-card"], "crisis": []}}, "no card called 'no-such-card'"),
+        ({"cards": {"thank": {"title": "Thanks"}}}, "has no body, importance, section"),
+    ],
+)
+def test_a_broken_table_says_what_is_wrong(broken: dict[str, Any], message: str) -> None:
+    data = {"cards": BOOK.cards, "kinds": {"comment": ["sign"], "crisis": []}, **broken}
+    with pytest.raises(GuidanceConfigError, match=message):
+        GuidanceBook.from_dict(data)
