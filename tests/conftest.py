@@ -1,4 +1,6 @@
-"""Shared fixtures: databases (SQLite always, PostgreSQL when LISTENING_POST_TEST_PG is set), users, browser."""
+"""Shared fixtures: databases (SQLite always, PostgreSQL when LISTENING_POST_TEST_PG is set), users,
+browser.
+"""
 
 from __future__ import annotations
 

@@ -158,31 +158,37 @@ def test_the_matrix_lists_every_route_of_the_queue_ui(app):
 def test_no_route_anywhere_is_open_to_anonymous_by_accident(app, anonymous):
     """Every page and API route of every module (incidents and reports too) refuses anonymous callers."""
     public = {path for _, path, least in ROUTES if least is None} | OPEN_ELSEWHERE
+    tried = 0
     for route in iter_route_contexts(app.routes):
         if not isinstance(route.original_route, APIRoute) or route.path in public:
             continue
         path = re.sub(r"\{[^}]+\}", "1", route.path)
         for method in route.methods - {"HEAD"}:
+            tried += 1
             response = _call(anonymous, method, path)
             assert response.status_code in (303, 401), (
                 f"anonymous {method} {route.path} -> {response.status_code}"
             )
             if response.status_code == 303:
                 assert response.headers["location"].startswith("/sign-in")
+    assert tried >= len(ROUTES) // 2, f"the walk saw only {tried} routes: is the route table read?"
 
 
 def test_every_write_without_the_csrf_token_is_refused(app, world):
     admin = world["clients"]["admin"]
+    writes = 0
     for route in iter_route_contexts(app.routes):
         if not isinstance(route.original_route, APIRoute):
             continue
         for method in route.methods - {"GET", "HEAD"}:
+            writes += 1
             path = re.sub(r"\{[^}]+\}", "1", route.path)
             if path.startswith("/api/"):
                 response = admin.request(method, path, json={"text": "x"}, follow_redirects=False)
             else:
                 response = admin.request(method, path, data={"text": "x"}, follow_redirects=False)
             assert response.status_code == 403, f"{method} {route.path} accepted a write without a CSRF token"
+    assert writes >= 20, f"the walk saw only {writes} write routes: is the route table read?"
 
 
 def test_a_token_from_another_session_is_refused(app, world, seed):
@@ -347,9 +353,14 @@ def test_the_ui_refuses_to_start_without_a_strong_secret(engine):
 
 
 def test_the_audit_log_has_no_write_routes(app):
-    for route in iter_route_contexts(app.routes):
-        if isinstance(route.original_route, APIRoute) and "audit" in route.path:
-            assert route.methods <= {"GET", "HEAD"}, route.path
+    audit_routes = [
+        route
+        for route in iter_route_contexts(app.routes)
+        if isinstance(route.original_route, APIRoute) and "audit" in route.path
+    ]
+    assert audit_routes, "no audit routes seen: is the route table read?"
+    for route in audit_routes:
+        assert route.methods <= {"GET", "HEAD"}, route.path
 
 
 def test_the_openapi_schema_covers_the_api_only(anonymous):

@@ -145,6 +145,7 @@ def served_routes(app: FastAPI) -> set[tuple[str, str]]:
             found.add(("GET", route.path))
             continue
         found.update((method, route.path) for method in methods if method != "HEAD")
+    assert len(found) > 20, f"only {len(found)} routes seen: is the route table read?"
     return found
 
 
