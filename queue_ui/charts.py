@@ -169,6 +169,24 @@ def _legend(
     return f'<g aria-hidden="true">{"".join(entries)}</g>'
 
 
+def _bar_label(text: str, x: float, width: float, y0: float, y1: float, *, inside: bool) -> str:
+    """A bar's value written on the chart where it fits: inside a tall enough stacked segment, or
+    above a side-by-side bar; nothing where it would overlap (the bar's tooltip still has it).
+    """
+    if inside and y1 - y0 >= 16 and width >= 24:
+        return (
+            f'<text x="{x + width / 2:.1f}" y="{(y0 + y1) / 2 + 4:.1f}" text-anchor="middle" '
+            f'font-size="11" fill="#fff" stroke="#212b32" stroke-width="2" paint-order="stroke">'
+            f"{escape(text)}</text>"
+        )
+    if not inside and width >= 18:
+        return (
+            f'<text x="{x + width / 2:.1f}" y="{y0 - 4:.1f}" text-anchor="middle" '
+            f'font-size="11">{escape(text)}</text>'
+        )
+    return ""
+
+
 def bar_chart(
     *,
     title: str,
@@ -208,18 +226,7 @@ def bar_chart(
                     f'fill="url(#{chart_id}-fill-{j})" stroke="#fff" stroke-width="0.5">'
                     f"<title>{escape(f'{s.name}, {categories[i]}: {value_format(value)}')}</title></rect>"
                 )
-                # Direct labels where they fit: the value above a bar, or inside a tall enough segment.
-                if stacked and y1 - y0 >= 16 and width >= 24:
-                    labels.append(
-                        f'<text x="{x + width / 2:.1f}" y="{(y0 + y1) / 2 + 4:.1f}" text-anchor="middle" '
-                        f'font-size="11" fill="#fff" stroke="#212b32" stroke-width="2" paint-order="stroke">'
-                        f"{escape(value_format(value))}</text>"
-                    )
-                elif not stacked and width >= 18:
-                    labels.append(
-                        f'<text x="{x + width / 2:.1f}" y="{y0 - 4:.1f}" text-anchor="middle" '
-                        f'font-size="11">{escape(value_format(value))}</text>'
-                    )
+                labels.append(_bar_label(value_format(value), x, width, y0, y1, inside=stacked))
             if stacked:
                 base += value
     legend = _legend(

@@ -145,30 +145,7 @@ def _records(
             select(Note).where(Note.queue_item_id.in_(item_ids)).order_by(Note.created_at, Note.id)
         ):
             notes[note.queue_item_id or 0].append(note)
-    # Which mention each audited object belongs to: decisions are events about any of them.
-    owner: dict[tuple[str, str], int] = {("mention", str(mid)): mid for mid in mention_ids}
-    for mention_id, queued in items.items():
-        owner[("queue_item", str(queued.id))] = mention_id
-        owner.update({("reply", str(r.id)): mention_id for r in replies[queued.id]})
-        owner.update({("note", str(n.id)): mention_id for n in notes[queued.id]})
-    decisions: dict[int, list[AuditEvent]] = defaultdict(list)
-    by_type: dict[str, list[str]] = defaultdict(list)
-    for object_type, object_id in owner:
-        by_type[object_type].append(object_id)
-    events = session.scalars(
-        select(AuditEvent)
-        .where(
-            or_(
-                *(
-                    and_(AuditEvent.object_type == t, AuditEvent.object_id.in_(ids))
-                    for t, ids in by_type.items()
-                )
-            )
-        )
-        .order_by(AuditEvent.at, AuditEvent.id)
-    )
-    for event in events:
-        decisions[owner[(event.object_type, event.object_id or "")]].append(event)
+    decisions = _decisions(session, mention_ids, items, replies, notes)
 
     for mention, author in batch:
         item = items.get(mention.id)
@@ -188,6 +165,41 @@ def _records(
             "notes": [_note(n, people) for n in (notes[item.id] if item else [])],
             "decisions": [_decision(e) for e in decisions[mention.id]],
         }
+
+
+def _decisions(
+    session: Session,
+    mention_ids: Sequence[int],
+    items: dict[int, QueueItem],
+    replies: dict[int, list[Reply]],
+    notes: dict[int, list[Note]],
+) -> dict[int, list[AuditEvent]]:
+    """The audit events about each mention, its queue item, replies and notes, oldest first."""
+    # Which mention each audited object belongs to: decisions are events about any of them.
+    owner: dict[tuple[str, str], int] = {("mention", str(mid)): mid for mid in mention_ids}
+    for mention_id, queued in items.items():
+        owner[("queue_item", str(queued.id))] = mention_id
+        owner.update({("reply", str(r.id)): mention_id for r in replies[queued.id]})
+        owner.update({("note", str(n.id)): mention_id for n in notes[queued.id]})
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for object_type, object_id in owner:
+        by_type[object_type].append(object_id)
+    events = session.scalars(
+        select(AuditEvent)
+        .where(
+            or_(
+                *(
+                    and_(AuditEvent.object_type == t, AuditEvent.object_id.in_(ids))
+                    for t, ids in by_type.items()
+                )
+            )
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+    )
+    decisions: dict[int, list[AuditEvent]] = defaultdict(list)
+    for event in events:
+        decisions[owner[(event.object_type, event.object_id or "")]].append(event)
+    return decisions
 
 
 def _item(item: QueueItem, people: _People) -> dict[str, Any]:
