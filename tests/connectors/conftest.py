@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors.facebook import FacebookConnector
+from connectors.instagram import InstagramConnector
+from connectors.instagram.fake import InstagramFake
 from connectors.rss import RssConnector
 from connectors.x import XConnector
 from listener.fakes import FakeGraphApi, FakeNewsFeed, FakeXApi
@@ -21,6 +23,7 @@ BEARER = "AAAAAAAAAAAAAAAAAAAAAfakeBearerToken0001"
 PAGE_TOKEN = "EAAGfakePageAccessToken0000000001"
 APP_SECRET = "fakeappsecret0000000000000000001"
 PAGE_ID = "104729318865221"
+IG_USER_ID = "17841400000000001"
 X_USER_CONTEXT = {
     "consumer_key": "fakeconsumerkey01",
     "consumer_secret": "fakeconsumersecret0000000001",
@@ -81,6 +84,26 @@ def make_facebook(base_url: str, **kwargs: object) -> FacebookConnector:
     }
     options.update(kwargs)
     return FacebookConnector(**options)
+
+
+@pytest.fixture
+def ig_fake() -> Iterator[InstagramFake]:
+    fake = InstagramFake(ig_user_id=IG_USER_ID, page_token=PAGE_TOKEN, app_secret=APP_SECRET, clock=clock)
+    with fake:
+        yield fake
+
+
+def make_instagram(base_url: str, **kwargs: object) -> InstagramConnector:
+    options: dict = {
+        "page_token": PAGE_TOKEN,
+        "app_secret": APP_SECRET,
+        "base_url": base_url,
+        "timeout": TIMEOUT,
+        "clock": clock,
+        "overlap": timedelta(0),
+    }
+    options.update(kwargs)
+    return InstagramConnector(**options)
 
 
 def make_rss(**kwargs: object) -> RssConnector:

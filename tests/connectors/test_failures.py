@@ -16,18 +16,22 @@ from typing import Any, Protocol
 import pytest
 
 from connectors.base import Checkpoint, Mention, PayloadError, PermanentError, TemporaryError
+from connectors.instagram import fake as ig
+from connectors.instagram.fake import InstagramFake
 from listener.fakes import Failure, FakeGraphApi, FakeNewsFeed, FakeXApi
 from listener.fakes import graph_api as graph
 from listener.fakes import x_api as x
 from tests.connectors.conftest import (
     APP_SECRET,
     BEARER,
+    IG_USER_ID,
     NOW,
     PAGE_ID,
     PAGE_TOKEN,
     SHORT_TIMEOUT,
     X_USER_CONTEXT,
     make_facebook,
+    make_instagram,
     make_rss,
     make_x,
 )
@@ -199,6 +203,76 @@ class FacebookHarness:
 
 
 @dataclass
+class InstagramHarness:
+    fake: InstagramFake
+    source: str = f"instagram:account:{IG_USER_ID}"
+    listing: str = r"/media$"
+
+    def add(self, text: str) -> str:
+        self.fake.add_media(caption=text)
+        return text
+
+    def add_many(self, count: int) -> None:
+        media = self.fake.add_media(caption="Flu clinics this week", created_at=NOW - timedelta(hours=2))
+        for n in range(count - 1):
+            self.fake.add_comment(on=media["id"], text=f"Which pharmacy? {n}", username=f"resident{n % 7}")
+
+    def fail(self, status: int) -> None:
+        failure = {
+            401: ig.graph_error(
+                190, "Error validating access token: Session has expired", subcode=463, status=401
+            ),
+            403: ig.graph_error(10, "(#10) Application does not have permission for this action", status=403),
+            404: ig.graph_error(
+                100, "Object does not exist", subcode=33, kind="GraphMethodException", status=404
+            ),
+            500: ig.graph_error(2, "Service temporarily unavailable", status=500),
+            503: Failure(
+                status=503, body="<html><body>Service Unavailable</body></html>", content_type="text/html"
+            ),
+        }[status]
+        self.fake.inject(failure, path=self.listing)
+
+    def rate_limit(self) -> None:
+        self.fake.inject(ig.rate_limited(regain_minutes=10, ig_user_id=IG_USER_ID), path=self.listing)
+
+    def serve(self, *bodies: Any) -> None:
+        for body in bodies:
+            self.fake.inject(Failure(status=200, body=body, content_type=ig.JSON), path=self.listing)
+
+    def good_and_bad(self) -> None:
+        good = {"id": "17895695668000001", "caption": "Thank you", "timestamp": "2025-03-03T09:00:00+0000"}
+        bad = {"id": "17895695668000002", "caption": "no time"}  # no timestamp
+        self.serve({"data": [good, bad]})
+
+    def overlapping_pages(self) -> int:
+        def media(n: int) -> dict[str, Any]:
+            return {
+                "id": f"1789569566800000{n}",
+                "caption": f"post {n}",
+                "timestamp": f"2025-03-03T09:0{n}:00+0000",
+                "comments_count": 0,
+            }
+
+        next_link = (
+            f"https://graph.facebook.com/v21.0/{IG_USER_ID}/media?access_token={PAGE_TOKEN}&after=QVFI"
+        )
+        self.serve(
+            {"data": [media(3), media(2)], "paging": {"next": next_link}}, {"data": [media(2), media(1)]}
+        )
+        return 3
+
+    def hang(self) -> None:
+        self.fake.inject(Failure(hang=True), path=self.listing)
+
+    def fetch(
+        self, *, timeout: float | None = None, base: str | None = None
+    ) -> tuple[list[Mention], Checkpoint]:
+        extra = {"timeout": timeout} if timeout else {}
+        return make_instagram(base or self.fake.base_url, **extra).fetch(self.source, Checkpoint())
+
+
+@dataclass
 class RssHarness:
     fake: FakeNewsFeed
     url: str
@@ -260,7 +334,7 @@ def _rss(items: str) -> str:
     return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'
 
 
-@pytest.fixture(params=["x", "facebook", "rss"])
+@pytest.fixture(params=["x", "facebook", "rss", "instagram"])
 def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     if request.param == "x":
         fake = FakeXApi(me="NHSCovWarks", tokens={BEARER, X_USER_CONTEXT["access_token"]}, clock=lambda: NOW)
@@ -271,6 +345,11 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
             page_id=PAGE_ID, page_token=PAGE_TOKEN, app_secret=APP_SECRET, clock=lambda: NOW
         ) as fake:
             yield FacebookHarness(fake)
+    elif request.param == "instagram":
+        with InstagramFake(
+            ig_user_id=IG_USER_ID, page_token=PAGE_TOKEN, app_secret=APP_SECRET, clock=lambda: NOW
+        ) as fake:
+            yield InstagramHarness(fake)
     else:
         with FakeNewsFeed(clock=lambda: NOW) as fake:
             url = fake.add_feed(
