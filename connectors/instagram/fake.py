@@ -184,8 +184,9 @@ class InstagramFake(FakeServer):
             if username is None
             else str(17_841_000_000_000_000 + int(hashlib.sha256(name.encode()).hexdigest()[:8], 16))
         )
-        comment = {
-            "id": str(next(self._ids)),
+        comment_id = str(next(self._ids))
+        comment: dict[str, Any] = {
+            "id": comment_id,
             "text": text,
             "timestamp": ig_time(created_at or self.clock()),
             "username": name,
@@ -195,7 +196,7 @@ class InstagramFake(FakeServer):
             "media": {"id": media_id},
             "parent_id": parent,
         }
-        self._comments[comment["id"]] = comment
+        self._comments[comment_id] = comment
         self._media[media_id]["comments_count"] += 1
         return _public(comment)
 
