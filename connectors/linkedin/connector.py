@@ -102,14 +102,13 @@ class LinkedInConnector:
         """Each page of a Rest.li collection (``start``/``count``), with whether more were left unread."""
         start = 0
         for number in range(1, self.max_pages + 1):
-            _, body = self.client.call(
-                action, "GET", path, query=f"{query}&start={start}&count={self.page_size}"
-            )
+            paged = "&".join(p for p in (query, f"start={start}", f"count={self.page_size}") if p)
+            _, body = self.client.call(action, "GET", path, query=paged)
             if not isinstance(body, dict):
                 raise PayloadError(f"LinkedIn sent no collection while {action}")
             elements = body.get("elements")
-            paging = body.get("paging") if isinstance(body.get("paging"), dict) else {}
-            links = paging.get("links") if isinstance(paging.get("links"), list) else []
+            paging: dict[str, Any] = body["paging"] if isinstance(body.get("paging"), dict) else {}
+            links: list[Any] = paging["links"] if isinstance(paging.get("links"), list) else []
             has_next = any(isinstance(link, dict) and link.get("rel") == "next" for link in links)
             total = paging.get("total")
             read = len(elements) if isinstance(elements, list) else 0

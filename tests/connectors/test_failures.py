@@ -18,6 +18,8 @@ import pytest
 from connectors.base import Checkpoint, Mention, PayloadError, PermanentError, TemporaryError
 from connectors.instagram import fake as ig
 from connectors.instagram.fake import InstagramFake
+from connectors.linkedin import fake as li
+from connectors.linkedin.fake import LinkedInFake
 from listener.fakes import Failure, FakeGraphApi, FakeNewsFeed, FakeXApi
 from listener.fakes import graph_api as graph
 from listener.fakes import x_api as x
@@ -25,6 +27,8 @@ from tests.connectors.conftest import (
     APP_SECRET,
     BEARER,
     IG_USER_ID,
+    LINKEDIN_ORG_ID,
+    LINKEDIN_TOKEN,
     NOW,
     PAGE_ID,
     PAGE_TOKEN,
@@ -32,11 +36,12 @@ from tests.connectors.conftest import (
     X_USER_CONTEXT,
     make_facebook,
     make_instagram,
+    make_linkedin,
     make_rss,
     make_x,
 )
 
-SECRETS = [BEARER, PAGE_TOKEN, APP_SECRET, *X_USER_CONTEXT.values()]
+SECRETS = [BEARER, PAGE_TOKEN, APP_SECRET, LINKEDIN_TOKEN, *X_USER_CONTEXT.values()]
 EMOJI_RTL = "שלום 👋🏽 مرحبا بكم \u200f(RTL)\u200e 🇬🇧 👨‍👩‍👧 test"
 LONG = ("Waiting times at the walk-in centre are far too long. " * 200)[:10_000]
 MALFORMED_JSON = '{"data": [{"id": "1", "text": "cut off'
@@ -273,6 +278,80 @@ class InstagramHarness:
 
 
 @dataclass
+class LinkedInHarness:
+    fake: LinkedInFake
+    source: str = f"linkedin:organization:{LINKEDIN_ORG_ID}"
+    listing: str = r"/rest/posts$"
+
+    def add(self, text: str) -> str:
+        self.fake.add_post(text=text)
+        return text
+
+    def add_many(self, count: int) -> None:
+        post = self.fake.add_post(text="Nursing open day on Saturday", created_at=NOW - timedelta(hours=2))
+        for n in range(count - 1):
+            self.fake.add_comment(on=post["id"], text=f"Is parking free? {n}", member=f"Resident {n % 7}")
+
+    def fail(self, status: int) -> None:
+        failure = {
+            401: li.li_error(401, "EXPIRED_ACCESS_TOKEN", "The token used in the request has expired"),
+            403: li.li_error(403, "ACCESS_DENIED", "Not enough permissions to access: posts.FINDER-author"),
+            404: li.li_error(404, "NOT_FOUND", "Not found"),
+            500: li.li_error(500, "INTERNAL_SERVER_ERROR", "Internal Server Error"),
+            503: Failure(
+                status=503, body="<html><body>Service Unavailable</body></html>", content_type="text/html"
+            ),
+        }[status]
+        self.fake.inject(failure, path=self.listing)
+
+    def rate_limit(self) -> None:
+        wait = str(int((RESET_AT - NOW).total_seconds()))
+        failure = li.li_error(
+            429, "TOO_MANY_REQUESTS", "Resource level throttle limit", headers={"Retry-After": wait}
+        )
+        self.fake.inject(failure, path=self.listing)
+
+    def serve(self, *bodies: Any) -> None:
+        for body in bodies:
+            self.fake.inject(Failure(status=200, body=body, content_type=li.JSON), path=self.listing)
+
+    def good_and_bad(self) -> None:
+        good = {
+            "id": "urn:li:share:7100000000000000001",
+            "author": f"urn:li:organization:{LINKEDIN_ORG_ID}",
+            "commentary": "Thank you",
+            "createdAt": li.millis(NOW - timedelta(hours=1)),
+        }
+        bad = {"id": "urn:li:share:7100000000000000002", "author": "urn:li:person:x", "commentary": "no time"}
+        self.serve({"elements": [good, bad], "paging": {"start": 0, "count": 100, "links": []}})
+
+    def overlapping_pages(self) -> int:
+        def post(n: int) -> dict[str, Any]:
+            return {
+                "id": f"urn:li:share:710000000000000000{n}",
+                "author": f"urn:li:organization:{LINKEDIN_ORG_ID}",
+                "commentary": f"post {n}",
+                "createdAt": li.millis(NOW - timedelta(minutes=10 - n)),
+            }
+
+        nxt = {"rel": "next", "href": "/rest/posts?q=author&start=2&count=2"}
+        self.serve(
+            {"elements": [post(3), post(2)], "paging": {"start": 0, "count": 2, "links": [nxt]}},
+            {"elements": [post(2), post(1)], "paging": {"start": 2, "count": 2, "links": []}},
+        )
+        return 3
+
+    def hang(self) -> None:
+        self.fake.inject(Failure(hang=True), path=self.listing)
+
+    def fetch(
+        self, *, timeout: float | None = None, base: str | None = None
+    ) -> tuple[list[Mention], Checkpoint]:
+        extra = {"timeout": timeout} if timeout else {}
+        return make_linkedin(base or self.fake.base_url, **extra).fetch(self.source, Checkpoint())
+
+
+@dataclass
 class RssHarness:
     fake: FakeNewsFeed
     url: str
@@ -334,7 +413,7 @@ def _rss(items: str) -> str:
     return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'
 
 
-@pytest.fixture(params=["x", "facebook", "rss", "instagram"])
+@pytest.fixture(params=["x", "facebook", "rss", "instagram", "linkedin"])
 def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     if request.param == "x":
         fake = FakeXApi(me="NHSCovWarks", tokens={BEARER, X_USER_CONTEXT["access_token"]}, clock=lambda: NOW)
@@ -346,10 +425,15 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
         ) as fake:
             yield FacebookHarness(fake)
     elif request.param == "instagram":
-        with InstagramFake(
+        ig_fake = InstagramFake(
             ig_user_id=IG_USER_ID, page_token=PAGE_TOKEN, app_secret=APP_SECRET, clock=lambda: NOW
-        ) as fake:
-            yield InstagramHarness(fake)
+        )
+        with ig_fake:
+            yield InstagramHarness(ig_fake)
+    elif request.param == "linkedin":
+        li_fake = LinkedInFake(org_id=LINKEDIN_ORG_ID, token=LINKEDIN_TOKEN, clock=lambda: NOW)
+        with li_fake:
+            yield LinkedInHarness(li_fake)
     else:
         with FakeNewsFeed(clock=lambda: NOW) as fake:
             url = fake.add_feed(
