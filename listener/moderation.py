@@ -17,7 +17,7 @@ from listener import audit
 from listener.store.db import write_transaction
 from listener.store.models import Mention, ModerationRequest, QueueItem, User
 
-HIDE_PLATFORMS = ("facebook",)
+HIDE_PLATFORMS = ("facebook", "instagram")
 MAX_ATTEMPTS = 8
 MAX_REASON_CHARS = 2_000
 
@@ -37,7 +37,7 @@ def request_hide(
         raise ModerationError(f"The reason can be at most {MAX_REASON_CHARS:,} characters.")
     mention = session.get_one(Mention, item.mention_id)
     if mention.platform not in HIDE_PLATFORMS:
-        raise ModerationError("Only Facebook comments can be hidden from Listening Post.")
+        raise ModerationError("Only Facebook and Instagram comments can be hidden from Listening Post.")
     existing = session.scalar(
         select(ModerationRequest).where(
             ModerationRequest.queue_item_id == item.id,

@@ -23,6 +23,7 @@ from listener.queue import (
 from listener.replies import LintBlocked, ReplyError
 from listener.store.models import Mention, Reply, User
 from queue_ui.deps import MAX_ID, Agent, CsrfChecked, DbSession, Lead, Now, RowId, has_role
+from queue_ui.formatting import PLATFORM_NAMES
 from queue_ui.item_view import build_item_page, reply_link
 from queue_ui.rendering import flash, render
 from queue_ui.settings_view import effective
@@ -311,10 +312,10 @@ def hide(
     reason: Reason = "",
 ) -> Response:
     try:
-        moderation.request_hide(db, item=get_item(db, item_id), user=user, reason=reason, now=now)
+        hide = moderation.request_hide(db, item=get_item(db, item_id), user=user, reason=reason, now=now)
     except (ModerationError, QueueError) as exc:
         return _page(request, db, user, now, item_id, status_code=400, errors={"hide-reason": str(exc)})
-    return _done(request, item_id, "The comment will be hidden on Facebook shortly.")
+    return _done(request, item_id, f"The comment will be hidden on {PLATFORM_NAMES[hide.platform]} shortly.")
 
 
 @router.get("/items/{item_id}/replies")

@@ -278,7 +278,7 @@ def test_admin_edits_override_the_default_templates(engine):
     with write_transaction(engine) as session:
         merged = {t.id: t for t in replies.reply_templates(session)}
     assert merged[first.id].title == "Edited" and merged[first.id].platforms == first.platforms
-    assert merged["new-one"].platforms == ("x", "facebook")
+    assert merged["new-one"].platforms == ("x", "facebook", "instagram", "linkedin")
     assert len(merged) == len(defaults) + 1
 
 
@@ -298,3 +298,20 @@ def test_accounts_that_do_not_sign_are_not_asked_for_initials():
     )
     assert "signature" in {f.rule for f in signed.findings}
     assert "signature" not in {f.rule for f in unsigned.findings}
+
+
+def test_instagram_and_linkedin_lengths_are_their_comment_limits():
+    assert replies.length_used("abc", "instagram") == (3, 2200)
+    assert replies.length_used("abc", "linkedin") == (3, 1250)
+
+
+def test_an_instagram_reply_to_a_reply_is_refused_with_the_reason(engine, settings):
+    agent = add_user(engine)
+    top = add_item(engine, platform="instagram", source="instagram:account:17841400000000001")
+    nested = add_item(engine, platform="instagram", source="instagram:account:17841400000000001")
+    with write_transaction(engine) as session:
+        session.get_one(QueueItem, top).mention.kind = "comment"
+        session.get_one(QueueItem, nested).mention.kind = "reply"
+    with pytest.raises(ReplyError, match="top-level comments"):
+        send(engine, settings, nested, agent, text="@someone " + GOOD)
+    assert send(engine, settings, top, agent, text="@someone " + GOOD).queued
