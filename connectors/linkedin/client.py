@@ -1,8 +1,8 @@
 """LinkedIn's versioned REST API over our one HTTP session, and the translation of its failures.
 
 We call the API with ``requests`` through :func:`connectors.http.make_session` rather than
-LinkedIn's official Python client (``linkedin-api-client``): that one is a beta last released
-in 2023 and brings its own session, which would bypass our timeout and base-URL rewriting.
+LinkedIn's official Python client (``linkedin-api-client``): that one is a stale beta, and it
+brings its own session, which would bypass our timeout and base-URL rewriting.
 
 Every call names the API version (``LinkedIn-Version: YYYYMM``) and Rest.li protocol 2.0.0.
 LinkedIn retires each monthly version about a year after release and then answers 426
