@@ -55,7 +55,12 @@ class ItemPage:
 
     @property
     def can_hide(self) -> bool:
-        return self.mention.platform in moderation.HIDE_PLATFORMS
+        return moderation.moderation_refusal(self.mention) is None
+
+    @property
+    def hide_action(self) -> str:
+        """``hide``, or ``delete`` where the platform cannot hide (LinkedIn)."""
+        return moderation.action_for(self.mention.platform)
 
     @property
     def reply_refusal(self) -> str | None:

@@ -315,7 +315,8 @@ def hide(
         hide = moderation.request_hide(db, item=get_item(db, item_id), user=user, reason=reason, now=now)
     except (ModerationError, QueueError) as exc:
         return _page(request, db, user, now, item_id, status_code=400, errors={"hide-reason": str(exc)})
-    return _done(request, item_id, f"The comment will be hidden on {PLATFORM_NAMES[hide.platform]} shortly.")
+    done = "deleted" if hide.action == "delete" else "hidden"
+    return _done(request, item_id, f"The comment will be {done} on {PLATFORM_NAMES[hide.platform]} shortly.")
 
 
 @router.get("/items/{item_id}/replies")

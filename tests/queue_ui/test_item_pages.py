@@ -240,3 +240,17 @@ def test_an_instagram_reply_to_a_reply_says_it_cannot_be_answered_here(client_as
     top_page = client.get(f"/items/{top.item_id}").text
     assert 'id="composer"' in top_page and "Your reply on Instagram" in top_page
     assert 'id="reply-not-possible"' not in top_page
+
+
+def test_a_linkedin_comment_offers_deleting_and_says_it_cannot_be_undone(client_as, seed, engine):
+    client = client_as("agent")
+    comment = seed("Spam spam spam", platform="linkedin", source="linkedin:organization:2414183")
+    post = seed("Thanks to the team", platform="linkedin", source="linkedin:organization:2414183")
+    with write_transaction(engine) as session:
+        session.get_one(Mention, comment.mention_id).kind = "comment"
+    page = client.get(f"/items/{comment.item_id}").text
+    assert "Delete this comment on LinkedIn" in page and "cannot be brought back" in page
+    assert "Your reply on LinkedIn" in page
+    assert client.form(f"/items/{comment.item_id}/hide", {"reason": "Spam"}).status_code == 303
+    assert "Waiting to be deleted" in client.get(f"/items/{comment.item_id}").text
+    assert "Delete this comment" not in client.get(f"/items/{post.item_id}").text
