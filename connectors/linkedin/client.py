@@ -93,8 +93,10 @@ class LinkedInClient:
         must reach LinkedIn as they are, with only the values inside percent-encoded.
         """
         url = f"{LINKEDIN_API}/rest/{path}" + (f"?{query}" if query else "")
+        # Rest.li finders (``q=author``, ``q=criteria``) are named as such, as LinkedIn's examples do.
+        headers = {"X-RestLi-Method": "FINDER"} if query.startswith("q=") else None
         try:
-            response = self.session.request(method, url, json=json)
+            response = self.session.request(method, url, json=json, headers=headers)
         except requests.RequestException as exc:
             raise transport_error(exc, service=f"LinkedIn ({action})") from None
         if response.status_code >= 400:

@@ -66,6 +66,7 @@ def test_every_call_names_the_version_protocol_and_token(
     [notes] = li_fake.requests_to(r"/organizationalEntityNotifications$")
     assert notes.query["actions"] == ["List(SHARE_MENTION)"]
     assert notes.query["timeRange"][0].startswith("(start:")
+    assert posts.headers["x-restli-method"] == notes.headers["x-restli-method"] == "FINDER"
 
 
 def test_comment_pages_are_all_read(li_fake: LinkedInFake, li: LinkedInConnector) -> None:
