@@ -11,6 +11,8 @@ from typing import Any
 
 from connectors.base import ParseResult
 from connectors.facebook import FacebookConnector, parse_graph_response
+from connectors.instagram import InstagramConnector, parse_instagram_response
+from connectors.linkedin import LinkedInConnector, parse_linkedin_response
 from connectors.rss import RssConnector
 from connectors.x import XConnector, parse_tweets_response
 
@@ -19,12 +21,19 @@ CONNECTORS: Mapping[str, type] = MappingProxyType(
         XConnector.slug: XConnector,
         FacebookConnector.slug: FacebookConnector,
         RssConnector.slug: RssConnector,
+        InstagramConnector.slug: InstagramConnector,
+        LinkedInConnector.slug: LinkedInConnector,
     }
 )
 
 # body, *, source -> ParseResult; both accept further keyword options (see each function).
 IMPORT_PARSERS: Mapping[str, Callable[..., ParseResult]] = MappingProxyType(
-    {"x": parse_tweets_response, "facebook": parse_graph_response}
+    {
+        "x": parse_tweets_response,
+        "facebook": parse_graph_response,
+        "instagram": parse_instagram_response,
+        "linkedin": parse_linkedin_response,
+    }
 )
 
 SOURCE_PLATFORMS = (*CONNECTORS, "replay")

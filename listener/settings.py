@@ -41,15 +41,18 @@ class DatabaseSettings(_Section):
 
 
 class AccountSettings(_Section):
-    platform: Literal["x", "facebook"]
-    handle: str  # X: handle without @; Facebook: page id
+    platform: Literal["x", "facebook", "instagram", "linkedin"]
+    # X: handle without @; Facebook: page id; Instagram: @username; LinkedIn: organisation id
+    handle: str
     name: str = ""
     signs_replies: bool = True  # replies end with the agent's initials (policy 7.0)
-    user_id: str | None = None  # X numeric user id, found at first poll when absent
+    user_id: str | None = None  # X numeric user id (found at first poll when absent); Instagram IG user id
 
 
 class SourceSettings(_Section):
-    key: str  # x:mentions:@handle | x:search:<query> | facebook:page:<id> | rss:<url> | replay:<file>
+    # x:mentions:@handle | x:search:<query> | facebook:page:<id> | instagram:account:<ig user id> |
+    # linkedin:organization:<id> | rss:<url> | replay:<file>
+    key: str
     interval_seconds: int = Field(default=120, ge=10)
     enabled: bool = True
     api_base_url: str | None = None  # only for fakes and proxies; real platforms by default
@@ -57,7 +60,15 @@ class SourceSettings(_Section):
     @field_validator("key")
     @classmethod
     def _known_kind(cls, value: str) -> str:
-        prefixes = ("x:mentions:@", "x:search:", "facebook:page:", "rss:", "replay:")
+        prefixes = (
+            "x:mentions:@",
+            "x:search:",
+            "facebook:page:",
+            "instagram:account:",
+            "linkedin:organization:",
+            "rss:",
+            "replay:",
+        )
         if not value.startswith(prefixes):
             raise ValueError(f"must start with one of {', '.join(prefixes)}")
         return value
@@ -79,6 +90,19 @@ class FacebookSettings(_Section):
     def _version_shape(cls, value: str) -> str:
         if not re.fullmatch(r"v\d{1,3}\.\d{1,2}", value):
             raise ValueError("must look like v21.0")
+        return value
+
+
+class LinkedInSettings(_Section):
+    # The LinkedIn-Version (YYYYMM) every call names. LinkedIn releases one a month and retires
+    # each about a year later; a retired one stops the LinkedIn sources with "needs attention".
+    api_version: str = "202610"
+
+    @field_validator("api_version")
+    @classmethod
+    def _version_shape(cls, value: str) -> str:
+        if not re.fullmatch(r"20\d{2}(0[1-9]|1[0-2])", value):
+            raise ValueError("must look like 202610 (YYYYMM)")
         return value
 
 
@@ -155,6 +179,7 @@ class Secrets(BaseModel):
     x_access_token_secret: SecretStr | None = None
     facebook_page_token: SecretStr | None = None
     facebook_app_secret: SecretStr | None = None
+    linkedin_access_token: SecretStr | None = None
     smtp_password: SecretStr | None = None
 
     @classmethod
@@ -181,6 +206,7 @@ class Settings(_Section):
     sources: list[SourceSettings] = Field(default_factory=list)
     polling: PollingSettings = Field(default_factory=PollingSettings)
     facebook: FacebookSettings = Field(default_factory=FacebookSettings)
+    linkedin: LinkedInSettings = Field(default_factory=LinkedInSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)

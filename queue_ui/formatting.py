@@ -12,6 +12,13 @@ from jinja2 import Environment
 from triage.guidance import KINDS
 
 LONDON = ZoneInfo("Europe/London")
+PLATFORM_NAMES = {
+    "x": "X",
+    "facebook": "Facebook",
+    "instagram": "Instagram",
+    "linkedin": "LinkedIn",
+    "rss": "News",
+}
 
 
 def duration(delta: timedelta) -> str:
@@ -69,6 +76,7 @@ def install(env: Environment) -> None:
         "lp_pair_title": lambda value: (value, str(value).capitalize()),
         "lp_user_pair": lambda user: (user.id, f"{user.name} ({user.role})"),
         "lp_kind": lambda kind: KINDS.get(kind, kind),
+        "platform_name": lambda platform: PLATFORM_NAMES.get(platform, platform),
     }
     env.filters.update(filters)
     env.globals["countdown"] = countdown

@@ -57,7 +57,17 @@ class ItemPage:
 
     @property
     def can_hide(self) -> bool:
-        return self.mention.platform in moderation.HIDE_PLATFORMS
+        return moderation.moderation_refusal(self.mention) is None
+
+    @property
+    def hide_action(self) -> str:
+        """``hide``, or ``delete`` where the platform cannot hide (LinkedIn)."""
+        return moderation.action_for(self.mention.platform)
+
+    @property
+    def reply_refusal(self) -> str | None:
+        """Why this post cannot be answered from here (e.g. an Instagram reply to a reply), or None."""
+        return replies.reply_refusal(self.mention)
 
     @property
     def reply_in_flight(self) -> bool:
@@ -175,4 +185,7 @@ def reply_link(reply: Reply) -> str | None:
         return f"https://x.com/i/web/status/{reply.platform_reply_id}"
     if reply.platform == "facebook":
         return f"https://www.facebook.com/{reply.platform_reply_id}"
+    if reply.platform == "linkedin":  # the comment URN names the post's activity: open the post there
+        activity = reply.platform_reply_id.removeprefix("urn:li:comment:(").split(",")[0]
+        return f"https://www.linkedin.com/feed/update/{activity}/"
     return None

@@ -7,10 +7,7 @@ import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
-import facebook
-import requests
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from connectors.base import (
@@ -22,9 +19,9 @@ from connectors.base import (
     PermanentError,
     mask_secret,
 )
-from connectors.facebook.graph import GRAPH_URL, LastResponse, PageGraphAPI, translate
+from connectors.facebook.graph import GraphClient
 from connectors.facebook.parse import EdgeName, parse_graph_response
-from connectors.http import DEFAULT_TIMEOUT, make_session
+from connectors.http import DEFAULT_TIMEOUT
 
 POST_FIELDS = "id,message,story,created_time,updated_time,from{id,name},permalink_url,shares"
 COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},permalink_url,like_count,comment_count"
@@ -89,16 +86,15 @@ class FacebookConnector:
         self.initial_lookback = initial_lookback
         self.overlap = overlap
         self.clock = clock
-        self._last = LastResponse()
-        session = make_session(timeout=timeout, rewrites={GRAPH_URL: base_url} if base_url else None)
-        session.hooks["response"].append(self._last.remember)
-        self.graph = PageGraphAPI(
+        self.client = GraphClient(
             access_token=page_token,
             app_secret=app_secret,
-            version=api_version,
+            api_version=api_version,
+            base_url=base_url,
             timeout=timeout,
-            session=session,
+            clock=clock,
         )
+        self.graph = self.client.graph
 
     def __repr__(self) -> str:
         return (
@@ -108,12 +104,6 @@ class FacebookConnector:
 
     # transport -------------------------------------------------------------------------
 
-    def _scrub(self, text: str) -> str:
-        for secret in (self._page_token, self._app_secret, self.graph.appsecret_proof):
-            if secret:
-                text = text.replace(secret, mask_secret(secret))
-        return text
-
     def _request(
         self,
         action: str,
@@ -121,35 +111,10 @@ class FacebookConnector:
         args: dict[str, Any] | None = None,
         post_args: dict[str, Any] | None = None,
     ) -> Any:
-        self._last.clear()
-        try:
-            return self.graph.request(f"{self.graph.version}/{path}", args=args, post_args=post_args)
-        except (facebook.GraphAPIError, requests.RequestException, KeyError) as exc:
-            # ``from None``: the library's exceptions repeat URLs that carry the access token.
-            raise translate(exc, action=action, last=self._last, now=self.clock, scrub=self._scrub) from None
+        return self.client.request(action, path, args, post_args)
 
     def _pages(self, action: str, path: str, params: dict[str, Any]) -> Iterator[tuple[dict[str, Any], bool]]:
-        """Each page of a listing, with whether more pages follow that were not read (``max_pages``).
-
-        Our own loop: facebook-sdk's ``get_all_connections`` deletes ``access_token`` from each
-        ``next`` link and fails when it is absent. We take the ``next`` link's query (cursor or
-        time bounds), minus credentials, and ask again through ``request``.
-        """
-        args = dict(params, limit=self.page_size)
-        for number in range(1, self.max_pages + 1):
-            body = self._request(action, path, args)
-            if not isinstance(body, dict):
-                raise PayloadError(
-                    f"Facebook sent a {type(body).__name__} while {action}, not a list response"
-                )
-            paging = body.get("paging")
-            link = paging.get("next") if isinstance(paging, dict) else None
-            if not isinstance(link, str) or not link:
-                yield body, False
-                return
-            yield body, number == self.max_pages
-            query = parse_qs(urlsplit(link).query)
-            args = {k: v[-1] for k, v in query.items() if k not in ("access_token", "appsecret_proof")}
+        return self.client.pages(action, path, params, page_size=self.page_size, max_pages=self.max_pages)
 
     def _listing(
         self,

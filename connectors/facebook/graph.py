@@ -13,15 +13,23 @@ import hmac
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import facebook
 import requests
 
-from connectors.base import ConnectorError, GoneError, PayloadError, PermanentError, TemporaryError
-from connectors.http import transport_error
+from connectors.base import (
+    ConnectorError,
+    GoneError,
+    PayloadError,
+    PermanentError,
+    TemporaryError,
+    mask_secret,
+)
+from connectors.http import make_session, transport_error
 
 GRAPH_URL = "https://graph.facebook.com"
 # Graph rate limits: 4 app, 17 user, 32 page, 613 custom; 80001-80014 business use case limits.
@@ -185,3 +193,82 @@ def translate(
     if code in TRANSIENT_CODES or error.get("is_transient") is True:
         return TemporaryError(f"Facebook had a temporary problem while {action}{detail}")
     return PermanentError(f"Facebook rejected the request while {action}{detail}")
+
+
+class GraphClient:
+    """One Graph API access token's calls: facebook-sdk's request, our paging loop, typed errors.
+
+    Shared by the Facebook page and the Instagram account connectors (an Instagram professional
+    account is read with the token of the Facebook page it is linked to): one HTTP stack.
+    ``base_url`` sends every call to another host (a local fake or a proxy).
+    """
+
+    def __init__(
+        self,
+        *,
+        access_token: str,
+        app_secret: str | None,
+        api_version: str,
+        base_url: str | None,
+        timeout: float,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._secrets = (access_token, app_secret)
+        self.clock = clock
+        self._last = LastResponse()
+        session = make_session(timeout=timeout, rewrites={GRAPH_URL: base_url} if base_url else None)
+        session.hooks["response"].append(self._last.remember)
+        self.graph = PageGraphAPI(
+            access_token=access_token,
+            app_secret=app_secret,
+            version=api_version,
+            timeout=timeout,
+            session=session,
+        )
+
+    @property
+    def version(self) -> str:
+        return self.graph.version
+
+    def scrub(self, text: str) -> str:
+        for secret in (*self._secrets, self.graph.appsecret_proof):
+            if secret:
+                text = text.replace(secret, mask_secret(secret))
+        return text
+
+    def request(
+        self,
+        action: str,
+        path: str,
+        args: dict[str, Any] | None = None,
+        post_args: dict[str, Any] | None = None,
+    ) -> Any:
+        self._last.clear()
+        try:
+            return self.graph.request(f"{self.graph.version}/{path}", args=args, post_args=post_args)
+        except (facebook.GraphAPIError, requests.RequestException, KeyError) as exc:
+            # ``from None``: the library's exceptions repeat URLs that carry the access token.
+            raise translate(exc, action=action, last=self._last, now=self.clock, scrub=self.scrub) from None
+
+    def pages(
+        self, action: str, path: str, params: dict[str, Any], *, page_size: int, max_pages: int
+    ) -> Iterator[tuple[dict[str, Any], bool]]:
+        """Each page of a listing, with whether more pages follow that were not read (``max_pages``).
+
+        Our own loop: facebook-sdk's ``get_all_connections`` deletes ``access_token`` from each
+        ``next`` link and fails when it is absent. We take the ``next`` link's query (cursor or
+        time bounds), minus credentials, and ask again through ``request``.
+        """
+        args = dict(params, limit=page_size)
+        for number in range(1, max_pages + 1):
+            body = self.request(action, path, args)
+            if not isinstance(body, dict):
+                raise PayloadError(f"Graph sent a {type(body).__name__} while {action}, not a list response")
+            paging = body.get("paging")
+            link = paging.get("next") if isinstance(paging, dict) else None
+            if not isinstance(link, str) or not link:
+                yield body, False
+                return
+            yield body, number == max_pages
+            query = parse_qs(urlsplit(link).query)
+            args = {k: v[-1] for k, v in query.items() if k not in ("access_token", "appsecret_proof")}

@@ -343,7 +343,14 @@ def _examples(session: Session, ids: Sequence[int]) -> list[str]:
 
 
 def _platform_name(platform: str) -> str:
-    return {"x": "X", "facebook": "Facebook", "rss": "the news"}.get(platform, platform)
+    names = {
+        "x": "X",
+        "facebook": "Facebook",
+        "instagram": "Instagram",
+        "linkedin": "LinkedIn",
+        "rss": "the news",
+    }
+    return names.get(platform, platform)
 
 
 def describe(session: Session, settings: Settings, incident: Incident) -> str:

@@ -22,7 +22,7 @@ from listener.store.models import Checkpoint, Source, User
 from listener.store.types import utcnow
 
 # The platforms replies are posted to (news feeds are read only).
-REPLY_PLATFORMS = ("x", "facebook")
+REPLY_PLATFORMS = ("x", "facebook", "instagram", "linkedin")
 
 
 class ConnectorUnavailable(Exception):
@@ -134,6 +134,28 @@ def _build(settings: Settings, platform: str, base_url: str | None) -> Connector
             base_url=base_url,
             timeout=timeout,
         )
+    if platform == "instagram":
+        token = _secret(settings, "facebook_page_token")
+        if not token:
+            raise ConnectorUnavailable(
+                "Instagram needs LISTENING_POST_FACEBOOK_PAGE_TOKEN (the token of the linked Facebook page)"
+            )
+        return cls(
+            page_token=token,
+            app_secret=_secret(settings, "facebook_app_secret"),
+            api_version=settings.facebook.graph_api_version,
+            base_url=base_url,
+            timeout=timeout,
+        )
+    if platform == "linkedin":
+        token = _secret(settings, "linkedin_access_token")
+        if not token:
+            raise ConnectorUnavailable(
+                "LinkedIn needs LISTENING_POST_LINKEDIN_ACCESS_TOKEN (a page admin's token)"
+            )
+        return cls(
+            access_token=token, api_version=settings.linkedin.api_version, base_url=base_url, timeout=timeout
+        )
     if platform == "rss":
         return cls(keywords=settings.general.keywords, timeout=timeout)
     raise ConnectorUnavailable(f"no settings are known for building a {platform} connector")
@@ -144,7 +166,7 @@ class Connectors:
     """The connectors of one worker: one per source (polling) and one per platform (the outbox)."""
 
     by_source: dict[str, Connector]
-    by_platform: dict[str, Connector]  # x and facebook: the outbox's
+    by_platform: dict[str, Connector]  # the REPLY_PLATFORMS: the outbox's
     unavailable: dict[str, str]  # source key -> why it has no connector
 
 

@@ -31,7 +31,11 @@ WORKING = ("draft", "pending_approval")
 IN_FLIGHT = ("approved", "sending", "sent")
 MAX_REPLY_CHARS = 10_000  # far above any platform's limit: the checker reports the real one
 MAX_REASON_CHARS = 2_000
-REPLY_PLATFORMS = ("x", "facebook")
+REPLY_PLATFORMS = ("x", "facebook", "instagram", "linkedin")
+INSTAGRAM_TOP_LEVEL_ONLY = (
+    "Instagram only allows replies to top-level comments, and this is a reply to a comment. "
+    "Answer the comment it replies to instead, starting with this person's @username."
+)
 
 
 class ReplyError(Exception):
@@ -74,7 +78,16 @@ def length_used(text: str, platform: str) -> tuple[int, int]:
     if platform == "x":
         parsed = twitter_text.parse_tweet(text)
         return parsed.weightedLength, rules.x_max_weighted_length
-    return len(text), rules.facebook_max_length
+    return len(text), rules.max_length(platform)
+
+
+def reply_refusal(mention: Mention) -> str | None:
+    """Why Listening Post cannot answer this post on its platform, or None when it can."""
+    if mention.platform not in REPLY_PLATFORMS:
+        return f"Listening Post cannot reply on {mention.platform}."
+    if mention.platform == "instagram" and mention.kind == "reply":
+        return INSTAGRAM_TOP_LEVEL_ONLY
+    return None
 
 
 def replies_for(session: Session, item_id: int) -> list[Reply]:
@@ -123,8 +136,9 @@ def _upsert_working(
     session: Session, *, item: QueueItem, user: User, text: str, now: datetime, settings: Settings
 ) -> Reply:
     mention = session.get_one(Mention, item.mention_id)
-    if mention.platform not in REPLY_PLATFORMS:
-        raise ReplyError(f"Listening Post cannot reply on {mention.platform}.")
+    refusal = reply_refusal(mention)
+    if refusal is not None:
+        raise ReplyError(refusal)
     result = lint(text, platform=mention.platform, settings=settings)
     reply = working_reply(session, item.id)
     if reply is None:

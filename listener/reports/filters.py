@@ -72,7 +72,12 @@ def utc_range(filters: ReportFilters, timezone: str) -> tuple[datetime, datetime
 
 
 # The source-key prefix of each platform's own-account sources: an account is what follows it.
-ACCOUNT_SOURCES = {"x": "x:mentions:", "facebook": "facebook:page:"}
+ACCOUNT_SOURCES = {
+    "x": "x:mentions:",
+    "facebook": "facebook:page:",
+    "instagram": "instagram:account:",
+    "linkedin": "linkedin:organization:",
+}
 
 
 def account_of(source_key: str) -> str:

@@ -1,8 +1,10 @@
-"""`listening-post import --platform x|facebook FILE`: ingest a raw platform API response body.
+"""`listening-post import --platform x|facebook|instagram|linkedin FILE`: ingest a raw API response body.
 
 FILE holds what the platform's API returned (an X API v2 tweets response; a Graph API
-feed, tagged or comments response with nested comments), e.g. saved from a backfill or an
-export. Its posts go through the same ingest as polling; the command prints one JSON line
+feed, tagged or comments response with nested comments; an Instagram media, tags or
+comments response, or a ``mentioned_comment``/``mentioned_media`` lookup; a LinkedIn posts
+or ``socialActions`` comments response), e.g. saved from a backfill or an export. Its posts
+go through the same ingest as polling; the command prints one JSON line
 ``{"new": N, "duplicates": D, "rejected": R}``. Importing the same file again adds nothing.
 """
 
@@ -26,7 +28,7 @@ from listening_post.cli.common import add_store_options, open_store
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "import",
-        help="Ingest a raw X or Graph API response body (backfill)",
+        help="Ingest a raw X, Facebook, Instagram or LinkedIn API response body (backfill)",
         description='Prints {"new": N, "duplicates": D, "rejected": R}. '
         "Importing the same file twice adds nothing.",
     )
@@ -58,7 +60,10 @@ def _own_accounts(settings: Settings, platform: str) -> dict[str, list[str]]:
             "own_handles": [a.handle for a in accounts],
             "own_user_ids": [a.user_id for a in accounts if a.user_id],
         }
-    return {"own_ids": [a.handle for a in accounts]}  # a Facebook account's handle is its page id
+    if platform == "instagram":  # the IG user id and the @username both mark the account's own comments
+        return {"own_ids": [n for a in accounts for n in (a.handle, a.user_id) if n]}
+    # A Facebook account's handle is its page id; a LinkedIn account's is its organisation id.
+    return {"own_ids": [a.handle for a in accounts]}
 
 
 def run(args: argparse.Namespace) -> int:

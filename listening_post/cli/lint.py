@@ -12,6 +12,7 @@ import sys
 
 from listener.rules import lint_rules
 from triage.lint import check_reply
+from triage.lint.length import PLATFORMS
 
 EXIT_BLOCKED = 1
 
@@ -26,9 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "1 when a finding blocks it."
         ),
     )
-    p.add_argument(
-        "--platform", required=True, choices=("x", "facebook"), help="where the reply will be posted"
-    )
+    p.add_argument("--platform", required=True, choices=PLATFORMS, help="where the reply will be posted")
     p.add_argument("--image", action="store_true", help="an image is attached to the reply")
     p.add_argument("--alt", metavar="TEXT", help="the attached image's description (implies --image)")
     p.add_argument(

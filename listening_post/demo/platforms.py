@@ -1,9 +1,10 @@
-"""The demo's outside world: loopback fakes of X and the Graph API, and a local news site.
+"""The demo's outside world: loopback fakes of X, the Graph API and Instagram, and a local news site.
 
 The real connectors (tweepy, facebook-sdk, feedparser) poll these through the worker, with
 credentials made up for this run: a connector that sent the wrong token would be refused,
 as the real platforms would refuse it. ``publish`` puts one scripted post where people
-would have posted it: a tweet, a visitor post on the board's Facebook page, a news story.
+would have posted it: a tweet, a visitor post on the board's Facebook page, a comment on the
+board's Instagram post, a news story.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from connectors.facebook.fake import FakeGraphApi
+from connectors.instagram.fake import InstagramFake
 from connectors.rss.fake import FakeNewsFeed
 from connectors.x.fake import FakeXApi
 from listening_post.demo.script import Beat
@@ -19,6 +21,8 @@ from listening_post.demo.script import Beat
 NEWS_SLUG = "chronicle"
 NEWS_TITLE = "The Coventry Chronicle"
 NEWS_LINK = "https://www.coventry-chronicle.example"
+IG_USER_ID = "17841400000000001"
+IG_POST = "Flu jabs are free at community pharmacies across Coventry and Warwickshire this week. #FluJab"
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ class Credentials:
 
 
 class DemoPlatforms:
-    """Start, publish, stop. ``x``, ``graph`` and ``news`` are the running fakes."""
+    """Start, publish, stop. ``x``, ``graph``, ``instagram`` and ``news`` are the running fakes."""
 
     def __init__(self, *, x_handle: str, page_id: str, page_name: str, credentials: Credentials) -> None:
         self.credentials = credentials
@@ -51,18 +55,27 @@ class DemoPlatforms:
             page_token=credentials.facebook_page_token,
             app_secret=credentials.facebook_app_secret,
         )
+        # The Instagram account is read with the page token of the Facebook page it is linked to.
+        self.instagram = InstagramFake(
+            ig_user_id=IG_USER_ID,
+            page_token=credentials.facebook_page_token,
+            app_secret=credentials.facebook_app_secret,
+        )
+        self.instagram_post = ""
         self.news = FakeNewsFeed()
         self.published = 0
 
     def start(self) -> DemoPlatforms:
         self.x.start()
         self.graph.start()
+        self.instagram.start()
+        self.instagram_post = self.instagram.add_media(caption=IG_POST)["id"]
         self.news.start()
         self.news.add_feed(NEWS_SLUG, title=NEWS_TITLE, link=NEWS_LINK)
         return self
 
     def stop(self) -> None:
-        for fake in (self.x, self.graph, self.news):
+        for fake in (self.x, self.graph, self.instagram, self.news):
             fake.stop()
 
     @property
@@ -76,6 +89,8 @@ class DemoPlatforms:
             self.x.add_tweet(author=beat.handle, text=beat.text)
         elif beat.platform == "facebook":
             self.graph.add_post(text=beat.text, author_name=beat.handle)
+        elif beat.platform == "instagram":
+            self.instagram.add_comment(on=self.instagram_post, text=beat.text, username=beat.handle)
         elif beat.platform == "rss":
             self.news.add_item(
                 NEWS_SLUG,

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Beat:
     minute: float  # minutes after 08:00 of the simulated day
-    platform: str  # "x" | "facebook" | "rss"
-    handle: str  # author handle (X), name (Facebook) or outlet (news)
+    platform: str  # "x" | "facebook" | "instagram" | "rss"
+    handle: str  # author handle (X, Instagram), name (Facebook) or outlet (news)
     followers: int
     text: str
     url: str | None = None
@@ -37,6 +37,7 @@ ORDINARY: tuple[Beat, ...] = (
         "Huge thanks to the district nurses who looked after my dad this week. Kind, patient and brilliant.",
     ),
     Beat(7, "x", "leam_runner", 95, "@NHSCovWarks where can I get my flu jab if I work 9-5? #FluJab"),
+    Beat(9, "instagram", "bethan.walks", 0, "Do I need to book or can I just turn up at the pharmacy?"),
     Beat(
         10,
         "x",
@@ -85,6 +86,9 @@ ORDINARY: tuple[Beat, ...] = (
         "Got my covid booster sorted in 10 minutes at the community pharmacy. Easy! @NHSCovWarks",
     ),
     Beat(31, "facebook", "Tom Wilkins", 0, "Can I get a repeat prescription over the bank holiday weekend?"),
+    Beat(
+        32, "instagram", "kev_in_cov", 0, "Had mine yesterday in Earlsdon, took five minutes. Thank you! 💪"
+    ),
     Beat(
         34,
         "x",

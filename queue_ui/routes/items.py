@@ -25,6 +25,7 @@ from listener.replies.moderation import ModerationError
 from listener.store.models import Mention, Reply, User
 from listener.users import has_role
 from queue_ui.deps import MAX_ID, Agent, CsrfChecked, DbSession, Lead, Now, RowId
+from queue_ui.formatting import PLATFORM_NAMES
 from queue_ui.item_view import build_item_page, reply_link
 from queue_ui.rendering import flash, render
 from queue_ui.settings_view import effective
@@ -313,10 +314,11 @@ def hide(
     reason: Reason = "",
 ) -> Response:
     try:
-        moderation.request_hide(db, item=get_item(db, item_id), user=user, reason=reason, now=now)
+        hide = moderation.request_hide(db, item=get_item(db, item_id), user=user, reason=reason, now=now)
     except (ModerationError, QueueError) as exc:
         return _page(request, db, user, now, item_id, status_code=400, errors={"hide-reason": str(exc)})
-    return _done(request, item_id, "The comment will be hidden on Facebook shortly.")
+    done = "deleted" if hide.action == "delete" else "hidden"
+    return _done(request, item_id, f"The comment will be {done} on {PLATFORM_NAMES[hide.platform]} shortly.")
 
 
 @router.get("/items/{item_id}/replies")

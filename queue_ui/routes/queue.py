@@ -22,12 +22,13 @@ from listener.queue.items import (
 )
 from listener.store.models import User
 from queue_ui.deps import MAX_ID, Agent, DbSession, Now
+from queue_ui.formatting import PLATFORM_NAMES
 from queue_ui.rendering import render
 from queue_ui.settings_view import effective
 
 router = APIRouter()
 
-PLATFORMS = {"x": "X", "facebook": "Facebook", "rss": "News"}
+PLATFORMS = PLATFORM_NAMES
 
 
 def _int(value: str | None) -> int | None:

@@ -10,6 +10,10 @@ import pytest
 
 from connectors.facebook import FacebookConnector
 from connectors.facebook.fake import FakeGraphApi
+from connectors.instagram import InstagramConnector
+from connectors.instagram.fake import InstagramFake
+from connectors.linkedin import LinkedInConnector
+from connectors.linkedin.fake import LinkedInFake
 from connectors.rss import RssConnector
 from connectors.rss.fake import FakeNewsFeed
 from connectors.x import XConnector
@@ -23,6 +27,9 @@ BEARER = "AAAAAAAAAAAAAAAAAAAAAfakeBearerToken0001"
 PAGE_TOKEN = "EAAGfakePageAccessToken0000000001"
 APP_SECRET = "fakeappsecret0000000000000000001"
 PAGE_ID = "104729318865221"
+IG_USER_ID = "17841400000000001"
+LINKEDIN_TOKEN = "AQXfakeLinkedInAccessToken0000000001"
+LINKEDIN_ORG_ID = "2414183"
 X_USER_CONTEXT = {
     "consumer_key": "fakeconsumerkey01",
     "consumer_secret": "fakeconsumersecret0000000001",
@@ -83,6 +90,46 @@ def make_facebook(base_url: str, **kwargs: object) -> FacebookConnector:
     }
     options.update(kwargs)
     return FacebookConnector(**options)
+
+
+@pytest.fixture
+def ig_fake() -> Iterator[InstagramFake]:
+    fake = InstagramFake(ig_user_id=IG_USER_ID, page_token=PAGE_TOKEN, app_secret=APP_SECRET, clock=clock)
+    with fake:
+        yield fake
+
+
+def make_instagram(base_url: str, **kwargs: object) -> InstagramConnector:
+    options: dict = {
+        "page_token": PAGE_TOKEN,
+        "app_secret": APP_SECRET,
+        "base_url": base_url,
+        "timeout": TIMEOUT,
+        "clock": clock,
+        "overlap": timedelta(0),
+    }
+    options.update(kwargs)
+    return InstagramConnector(**options)
+
+
+@pytest.fixture
+def li_fake() -> Iterator[LinkedInFake]:
+    fake = LinkedInFake(org_id=LINKEDIN_ORG_ID, token=LINKEDIN_TOKEN, clock=clock)
+    with fake:
+        yield fake
+
+
+def make_linkedin(base_url: str, **kwargs: object) -> LinkedInConnector:
+    options: dict = {
+        "access_token": LINKEDIN_TOKEN,
+        "api_version": "202610",
+        "base_url": base_url,
+        "timeout": TIMEOUT,
+        "clock": clock,
+        "overlap": timedelta(0),
+    }
+    options.update(kwargs)
+    return LinkedInConnector(**options)
 
 
 def make_rss(**kwargs: object) -> RssConnector:

@@ -19,23 +19,32 @@ from connectors.base import Checkpoint, Mention, PayloadError, PermanentError, T
 from connectors.facebook import fake as graph
 from connectors.facebook.fake import FakeGraphApi
 from connectors.fake_server import Failure
+from connectors.instagram import fake as ig
+from connectors.instagram.fake import InstagramFake
+from connectors.linkedin import fake as li
+from connectors.linkedin.fake import LinkedInFake
 from connectors.rss.fake import FakeNewsFeed
 from connectors.x import fake as x
 from connectors.x.fake import FakeXApi
 from tests.connectors.conftest import (
     APP_SECRET,
     BEARER,
+    IG_USER_ID,
+    LINKEDIN_ORG_ID,
+    LINKEDIN_TOKEN,
     NOW,
     PAGE_ID,
     PAGE_TOKEN,
     SHORT_TIMEOUT,
     X_USER_CONTEXT,
     make_facebook,
+    make_instagram,
+    make_linkedin,
     make_rss,
     make_x,
 )
 
-SECRETS = [BEARER, PAGE_TOKEN, APP_SECRET, *X_USER_CONTEXT.values()]
+SECRETS = [BEARER, PAGE_TOKEN, APP_SECRET, LINKEDIN_TOKEN, *X_USER_CONTEXT.values()]
 EMOJI_RTL = "שלום 👋🏽 مرحبا بكم \u200f(RTL)\u200e 🇬🇧 👨‍👩‍👧 test"
 LONG = ("Waiting times at the walk-in centre are far too long. " * 200)[:10_000]
 MALFORMED_JSON = '{"data": [{"id": "1", "text": "cut off'
@@ -202,6 +211,150 @@ class FacebookHarness:
 
 
 @dataclass
+class InstagramHarness:
+    fake: InstagramFake
+    source: str = f"instagram:account:{IG_USER_ID}"
+    listing: str = r"/media$"
+
+    def add(self, text: str) -> str:
+        self.fake.add_media(caption=text)
+        return text
+
+    def add_many(self, count: int) -> None:
+        media = self.fake.add_media(caption="Flu clinics this week", created_at=NOW - timedelta(hours=2))
+        for n in range(count - 1):
+            self.fake.add_comment(on=media["id"], text=f"Which pharmacy? {n}", username=f"resident{n % 7}")
+
+    def fail(self, status: int) -> None:
+        failure = {
+            401: ig.graph_error(
+                190, "Error validating access token: Session has expired", subcode=463, status=401
+            ),
+            403: ig.graph_error(10, "(#10) Application does not have permission for this action", status=403),
+            404: ig.graph_error(
+                100, "Object does not exist", subcode=33, kind="GraphMethodException", status=404
+            ),
+            500: ig.graph_error(2, "Service temporarily unavailable", status=500),
+            503: Failure(
+                status=503, body="<html><body>Service Unavailable</body></html>", content_type="text/html"
+            ),
+        }[status]
+        self.fake.inject(failure, path=self.listing)
+
+    def rate_limit(self) -> None:
+        self.fake.inject(ig.rate_limited(regain_minutes=10, ig_user_id=IG_USER_ID), path=self.listing)
+
+    def serve(self, *bodies: Any) -> None:
+        for body in bodies:
+            self.fake.inject(Failure(status=200, body=body, content_type=ig.JSON), path=self.listing)
+
+    def good_and_bad(self) -> None:
+        good = {"id": "17895695668000001", "caption": "Thank you", "timestamp": "2025-03-03T09:00:00+0000"}
+        bad = {"id": "17895695668000002", "caption": "no time"}  # no timestamp
+        self.serve({"data": [good, bad]})
+
+    def overlapping_pages(self) -> int:
+        def media(n: int) -> dict[str, Any]:
+            return {
+                "id": f"1789569566800000{n}",
+                "caption": f"post {n}",
+                "timestamp": f"2025-03-03T09:0{n}:00+0000",
+                "comments_count": 0,
+            }
+
+        next_link = (
+            f"https://graph.facebook.com/v21.0/{IG_USER_ID}/media?access_token={PAGE_TOKEN}&after=QVFI"
+        )
+        self.serve(
+            {"data": [media(3), media(2)], "paging": {"next": next_link}}, {"data": [media(2), media(1)]}
+        )
+        return 3
+
+    def hang(self) -> None:
+        self.fake.inject(Failure(hang=True), path=self.listing)
+
+    def fetch(
+        self, *, timeout: float | None = None, base: str | None = None
+    ) -> tuple[list[Mention], Checkpoint]:
+        extra = {"timeout": timeout} if timeout else {}
+        return make_instagram(base or self.fake.base_url, **extra).fetch(self.source, Checkpoint())
+
+
+@dataclass
+class LinkedInHarness:
+    fake: LinkedInFake
+    source: str = f"linkedin:organization:{LINKEDIN_ORG_ID}"
+    listing: str = r"/rest/posts$"
+
+    def add(self, text: str) -> str:
+        self.fake.add_post(text=text)
+        return text
+
+    def add_many(self, count: int) -> None:
+        post = self.fake.add_post(text="Nursing open day on Saturday", created_at=NOW - timedelta(hours=2))
+        for n in range(count - 1):
+            self.fake.add_comment(on=post["id"], text=f"Is parking free? {n}", member=f"Resident {n % 7}")
+
+    def fail(self, status: int) -> None:
+        failure = {
+            401: li.li_error(401, "EXPIRED_ACCESS_TOKEN", "The token used in the request has expired"),
+            403: li.li_error(403, "ACCESS_DENIED", "Not enough permissions to access: posts.FINDER-author"),
+            404: li.li_error(404, "NOT_FOUND", "Not found"),
+            500: li.li_error(500, "INTERNAL_SERVER_ERROR", "Internal Server Error"),
+            503: Failure(
+                status=503, body="<html><body>Service Unavailable</body></html>", content_type="text/html"
+            ),
+        }[status]
+        self.fake.inject(failure, path=self.listing)
+
+    def rate_limit(self) -> None:
+        wait = str(int((RESET_AT - NOW).total_seconds()))
+        failure = li.li_error(
+            429, "TOO_MANY_REQUESTS", "Resource level throttle limit", headers={"Retry-After": wait}
+        )
+        self.fake.inject(failure, path=self.listing)
+
+    def serve(self, *bodies: Any) -> None:
+        for body in bodies:
+            self.fake.inject(Failure(status=200, body=body, content_type=li.JSON), path=self.listing)
+
+    def good_and_bad(self) -> None:
+        good = {
+            "id": "urn:li:share:7100000000000000001",
+            "author": f"urn:li:organization:{LINKEDIN_ORG_ID}",
+            "commentary": "Thank you",
+            "createdAt": li.millis(NOW - timedelta(hours=1)),
+        }
+        bad = {"id": "urn:li:share:7100000000000000002", "author": "urn:li:person:x", "commentary": "no time"}
+        self.serve({"elements": [good, bad], "paging": {"start": 0, "count": 100, "links": []}})
+
+    def overlapping_pages(self) -> int:
+        def post(n: int) -> dict[str, Any]:
+            return {
+                "id": f"urn:li:share:710000000000000000{n}",
+                "author": f"urn:li:organization:{LINKEDIN_ORG_ID}",
+                "commentary": f"post {n}",
+                "createdAt": li.millis(NOW - timedelta(minutes=10 - n)),
+            }
+
+        nxt = {"rel": "next", "href": "/rest/posts?q=author&start=2&count=2"}
+        self.serve(
+            {"elements": [post(3), post(2)], "paging": {"start": 0, "count": 2, "links": [nxt]}},
+            {"elements": [post(2), post(1)], "paging": {"start": 2, "count": 2, "links": []}},
+        )
+        return 3
+
+    def hang(self) -> None:
+        self.fake.inject(Failure(hang=True), path=self.listing)
+
+    def fetch(
+        self, *, timeout: float | None = None, base: str | None = None
+    ) -> tuple[list[Mention], Checkpoint]:
+        extra = {"timeout": timeout} if timeout else {}
+        return make_linkedin(base or self.fake.base_url, **extra).fetch(self.source, Checkpoint())
+
+
+@dataclass
 class RssHarness:
     fake: FakeNewsFeed
     url: str
@@ -263,7 +416,7 @@ def _rss(items: str) -> str:
     return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'
 
 
-@pytest.fixture(params=["x", "facebook", "rss"])
+@pytest.fixture(params=["x", "facebook", "rss", "instagram", "linkedin"])
 def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     if request.param == "x":
         fake = FakeXApi(me="NHSCovWarks", tokens={BEARER, X_USER_CONTEXT["access_token"]}, clock=lambda: NOW)
@@ -274,6 +427,16 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
             page_id=PAGE_ID, page_token=PAGE_TOKEN, app_secret=APP_SECRET, clock=lambda: NOW
         ) as fake:
             yield FacebookHarness(fake)
+    elif request.param == "instagram":
+        ig_fake = InstagramFake(
+            ig_user_id=IG_USER_ID, page_token=PAGE_TOKEN, app_secret=APP_SECRET, clock=lambda: NOW
+        )
+        with ig_fake:
+            yield InstagramHarness(ig_fake)
+    elif request.param == "linkedin":
+        li_fake = LinkedInFake(org_id=LINKEDIN_ORG_ID, token=LINKEDIN_TOKEN, clock=lambda: NOW)
+        with li_fake:
+            yield LinkedInHarness(li_fake)
     else:
         with FakeNewsFeed(clock=lambda: NOW) as fake:
             url = fake.add_feed(

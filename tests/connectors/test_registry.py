@@ -18,20 +18,22 @@ from connectors.registry import CONNECTORS, connector_class, platform_of
         ("facebook:page:104729318865221", "facebook"),
         ("rss:https://www.coventrytelegraph.net/news/?service=rss", "rss"),
         ("replay:demo.jsonl", "replay"),
+        ("instagram:account:17841400000000001", "instagram"),
+        ("linkedin:organization:2414183", "linkedin"),
     ],
 )
 def test_platform_of_source(source: str, slug: str) -> None:
     assert platform_of(source) == slug
 
 
-@pytest.mark.parametrize("source", ["instagram:me", "x", "", "rss"])
+@pytest.mark.parametrize("source", ["myspace:me", "x", "", "rss"])
 def test_unknown_sources_are_refused(source: str) -> None:
     with pytest.raises(ValueError):
         platform_of(source)
 
 
 def test_every_connector_keeps_the_contract() -> None:
-    assert set(CONNECTORS) == {"x", "facebook", "rss"}
+    assert set(CONNECTORS) == {"x", "facebook", "rss", "instagram", "linkedin"}
     for slug, cls in CONNECTORS.items():
         assert connector_class(slug) is cls and cls.slug == slug
         assert isinstance(cls.max_reply_length, int)

@@ -121,3 +121,23 @@ def test_a_missing_file_is_one_clear_error(tmp_path, capsys):
         ["import", "--platform", "x", str(tmp_path / "nope.json"), "--db", f"sqlite:///{tmp_path}/lp.db"]
     )
     assert code == 2 and "cannot read" in capsys.readouterr().err
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "connectors" / "fixtures"
+
+
+@pytest.mark.parametrize(
+    ("platform", "fixture", "new", "rejected"),
+    [
+        ("instagram", "instagram_comments_response.json", 3, 1),
+        ("linkedin", "linkedin_comments_response.json", 2, 0),
+    ],
+)
+def test_instagram_and_linkedin_bodies_are_ingested_once(cli, capsys, platform, fixture, new, rejected):
+    body = (FIXTURES / fixture).read_text()
+    assert cli(platform, body, capsys)[:2] == (0, {"new": new, "duplicates": 0, "rejected": rejected})
+    assert cli(platform, body, capsys)[:2] == (0, {"new": 0, "duplicates": new, "rejected": rejected})
+    engine = make_engine(cli.db)
+    with write_transaction(engine) as s:
+        assert {m.platform for m in s.scalars(select(Mention))} == {platform}
+    engine.dispose()

@@ -70,3 +70,14 @@ def test_broken_config_is_one_clear_line(
         lint_rules.cache_clear()
     err = capsys.readouterr().err
     assert "lint.toml" in err and "max_emoji" in err and "Traceback" not in err
+
+
+def test_instagram_and_linkedin_know_their_limits_and_etiquette(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = lint(capsys, "--platform", "instagram", "See https://www.nhs.uk/flu ^JB")
+    assert code == 0
+    assert [f["rule"] for f in out["findings"]] == ["platform-etiquette", "platform-etiquette"]
+    code, out = lint(capsys, "--platform", "linkedin", "a" * 1251 + " ^JB")
+    (length,) = [f for f in out["findings"] if f["rule"] == "length"]
+    assert code == 1 and "the limit is 1250" in length["message"]
+    code, out = lint(capsys, "--platform", "instagram", "@sam.patel " + "a" * 1251 + " ^JB")
+    assert code == 0

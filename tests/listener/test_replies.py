@@ -205,7 +205,7 @@ def test_hiding_is_recorded_for_facebook_comments_only(engine):
     fb = add_item(engine, platform="facebook", source="facebook:page:1")
     x = add_item(engine)
     with write_transaction(engine) as session:
-        with pytest.raises(ModerationError, match="Facebook"):
+        with pytest.raises(ModerationError, match="Only Facebook and Instagram"):
             moderation.request_hide(
                 session, item=session.get_one(QueueItem, x), user=agent, reason="r", now=NOW
             )
@@ -223,11 +223,17 @@ class FakeConnector:
     def __init__(self, error=None):
         self.error = error
         self.hidden: list[str] = []
+        self.deleted: list[str] = []
 
     def hide(self, *, source, external_id, hidden=True):
         if self.error:
             raise self.error
         self.hidden.append(external_id)
+
+    def delete(self, *, source, external_id):
+        if self.error:
+            raise self.error
+        self.deleted.append(external_id)
 
 
 def test_the_worker_hides_pending_comments_and_retries_temporary_failures(engine):
@@ -279,7 +285,7 @@ def test_admin_edits_override_the_default_templates(engine):
     with write_transaction(engine) as session:
         merged = {t.id: t for t in replies.reply_templates(session)}
     assert merged[first.id].title == "Edited" and merged[first.id].platforms == first.platforms
-    assert merged["new-one"].platforms == ("x", "facebook")
+    assert merged["new-one"].platforms == ("x", "facebook", "instagram", "linkedin")
     assert len(merged) == len(defaults) + 1
 
 
@@ -299,3 +305,42 @@ def test_accounts_that_do_not_sign_are_not_asked_for_initials():
     )
     assert "signature" in {f.rule for f in signed.findings}
     assert "signature" not in {f.rule for f in unsigned.findings}
+
+
+def test_instagram_and_linkedin_lengths_are_their_comment_limits():
+    assert replies.length_used("abc", "instagram") == (3, 2200)
+    assert replies.length_used("abc", "linkedin") == (3, 1250)
+
+
+def test_an_instagram_reply_to_a_reply_is_refused_with_the_reason(engine, settings):
+    agent = add_user(engine)
+    top = add_item(engine, platform="instagram", source="instagram:account:17841400000000001")
+    nested = add_item(engine, platform="instagram", source="instagram:account:17841400000000001")
+    with write_transaction(engine) as session:
+        session.get_one(QueueItem, top).mention.kind = "comment"
+        session.get_one(QueueItem, nested).mention.kind = "reply"
+    with pytest.raises(ReplyError, match="top-level comments"):
+        send(engine, settings, nested, agent, text="@someone " + GOOD)
+    assert send(engine, settings, top, agent, text="@someone " + GOOD).queued
+
+
+def test_a_linkedin_comment_is_deleted_not_hidden_and_only_comments_can_be(engine):
+    agent = add_user(engine)
+    comment = add_item(engine, platform="linkedin", source="linkedin:organization:2414183")
+    mention = add_item(engine, platform="linkedin", source="linkedin:organization:2414183")
+    with write_transaction(engine) as session:
+        session.get_one(QueueItem, comment).mention.kind = "comment"
+        with pytest.raises(ModerationError, match="Only comments"):
+            moderation.request_hide(
+                session, item=session.get_one(QueueItem, mention), user=agent, reason="r", now=NOW
+            )
+        item = session.get_one(QueueItem, comment)
+        request = moderation.request_hide(session, item=item, user=agent, reason="Abusive", now=NOW)
+        assert (request.action, request.platform) == ("delete", "linkedin")
+        external_id = item.mention.external_id
+    linkedin = FakeConnector()
+    assert moderation.perform_due_hides(engine, lambda key: linkedin, now=NOW) == 1
+    assert (linkedin.deleted, linkedin.hidden) == ([external_id], [])
+    with write_transaction(engine) as session:
+        actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+        assert actions[-2:] == ["item.delete_requested", "item.deleted"]

@@ -35,6 +35,7 @@ def test_config_check_exits_zero_on_the_example(capsys):
             "[facebook]\ngraph_api_version = 'latest'\n",
             "facebook.graph_api_version: Value error, must look like v21.0",
         ),
+        ("[linkedin]\napi_version = '2024-10'\n", "linkedin.api_version: Value error, must look like 202610"),
         ("[secrets]\nx_bearer_token = 'abc'\n", "secrets: not allowed in the file"),
         ("[general\n", "not valid TOML"),
     ],

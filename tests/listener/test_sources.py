@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from connectors.facebook import FacebookConnector
+from connectors.instagram import InstagramConnector
+from connectors.linkedin import LinkedInConnector
 from connectors.rss import RssConnector
 from connectors.x import XConnector
 from listener.intake.sources import build_connectors, clear_attention, sync_sources
@@ -16,6 +18,8 @@ X_MENTIONS = "x:mentions:@NHSCovWarks"
 X_SEARCH = 'x:search:"Coventry and Warwickshire ICB"'
 PAGE = "facebook:page:104729318865221"
 FEED = "rss:https://news.example/feed"
+INSTAGRAM = "instagram:account:17841400000000001"
+LINKEDIN = "linkedin:organization:2414183"
 
 
 def settings(sources: list[dict], **secrets: str) -> Settings:
@@ -116,3 +120,25 @@ def test_the_facebook_connector_calls_the_configured_graph_api_version():
     built = build_connectors(chosen)
     assert built.by_source[PAGE].graph.version == "v23.0"
     assert built.by_platform["facebook"] is built.by_source[PAGE]  # the outbox posts with the same version
+
+
+def test_instagram_polls_with_the_facebook_page_token_and_linkedin_with_its_own():
+    chosen = Settings.model_validate(
+        {
+            "sources": [{"key": INSTAGRAM}, {"key": LINKEDIN}],
+            "facebook": {"graph_api_version": "v23.0"},
+            "linkedin": {"api_version": "202609"},
+        }
+    )
+    chosen.secrets = Secrets(facebook_page_token="EAAGpagetoken", linkedin_access_token="AQXlinkedintoken")
+    built = build_connectors(chosen)
+    instagram, linkedin = built.by_source[INSTAGRAM], built.by_source[LINKEDIN]
+    assert isinstance(instagram, InstagramConnector) and instagram.client.version == "v23.0"
+    assert isinstance(linkedin, LinkedInConnector) and linkedin.client.version == "202609"
+    assert built.by_platform["instagram"] is instagram and built.by_platform["linkedin"] is linkedin
+
+
+def test_linkedin_without_its_token_is_unpolled_with_the_reason():
+    built = build_connectors(settings([{"key": LINKEDIN}, {"key": INSTAGRAM}]))
+    assert "LISTENING_POST_LINKEDIN_ACCESS_TOKEN" in built.unavailable[LINKEDIN]
+    assert "LISTENING_POST_FACEBOOK_PAGE_TOKEN" in built.unavailable[INSTAGRAM]

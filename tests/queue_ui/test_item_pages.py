@@ -224,3 +224,33 @@ def test_a_template_link_fills_the_composer_without_javascript(client_as, seed):
 def test_a_missing_item_is_a_404_page(client_as):
     response = client_as("agent").get("/items/999999")
     assert response.status_code == 404 and "Item not found" in response.text
+
+
+def test_an_instagram_reply_to_a_reply_says_it_cannot_be_answered_here(client_as, seed, engine):
+    client = client_as("agent")
+    top = seed("Do I need to book?", platform="instagram", source="instagram:account:17841400000000001")
+    nested = seed("Same question", platform="instagram", source="instagram:account:17841400000000001")
+    with write_transaction(engine) as session:
+        session.get_one(Mention, top.mention_id).kind = "comment"
+        session.get_one(Mention, nested.mention_id).kind = "reply"
+    page = client.get(f"/items/{nested.item_id}").text
+    assert 'id="reply-not-possible"' in page and "only allows replies to top-level comments" in page
+    assert 'id="composer"' not in page
+    assert "Hide this comment on Instagram" in page
+    top_page = client.get(f"/items/{top.item_id}").text
+    assert 'id="composer"' in top_page and "Your reply on Instagram" in top_page
+    assert 'id="reply-not-possible"' not in top_page
+
+
+def test_a_linkedin_comment_offers_deleting_and_says_it_cannot_be_undone(client_as, seed, engine):
+    client = client_as("agent")
+    comment = seed("Spam spam spam", platform="linkedin", source="linkedin:organization:2414183")
+    post = seed("Thanks to the team", platform="linkedin", source="linkedin:organization:2414183")
+    with write_transaction(engine) as session:
+        session.get_one(Mention, comment.mention_id).kind = "comment"
+    page = client.get(f"/items/{comment.item_id}").text
+    assert "Delete this comment on LinkedIn" in page and "cannot be brought back" in page
+    assert "Your reply on LinkedIn" in page
+    assert client.form(f"/items/{comment.item_id}/hide", {"reason": "Spam"}).status_code == 303
+    assert "Waiting to be deleted" in client.get(f"/items/{comment.item_id}").text
+    assert "Delete this comment" not in client.get(f"/items/{post.item_id}").text

@@ -36,6 +36,10 @@ CASES: list[tuple[str, str, dict[str, Any], str | None]] = [
     ("length", "a" * 281, {"platform": "facebook"}, None),
     ("length", "word " * 1601, {"platform": "facebook"}, "block"),
     ("length", "   ", {"platform": "x"}, "block"),
+    ("length", "@sam " + "a" * 2195, {"platform": "instagram"}, None),
+    ("length", "@sam " + "a" * 2196, {"platform": "instagram"}, "block"),
+    ("length", "a" * 1250, {"platform": "linkedin"}, None),
+    ("length", "a" * 1251, {"platform": "linkedin"}, "block"),
     # personal-data
     ("personal-data", "Your NHS number 943 476 5919 is on file ^JB", {}, "block"),
     ("personal-data", "We'll call you on 07911 123456 ^JB", {}, "block"),
@@ -148,6 +152,26 @@ CASES: list[tuple[str, str, dict[str, Any], str | None]] = [
     ("link", f"Read the leaflet at {LONG_URL} ^JB", {}, "tip"),
     ("link", "Read the leaflet at https://example.com/flu ^JB", {}, None),
     ("link", "Visit www.nhs.uk ^JB", {}, None),
+    ("mention-position", "@sam.patel Thanks for asking ^JB", {"platform": "instagram"}, None),
+    # platform-etiquette
+    ("platform-etiquette", "Walk-ins are fine at most pharmacies ^JB", {"platform": "instagram"}, "warn"),
+    (
+        "platform-etiquette",
+        "@sam.p Read more at https://www.nhs.uk/flu ^JB",
+        {"platform": "instagram"},
+        "warn",
+    ),
+    (
+        "platform-etiquette",
+        "@sam.p Walk-ins are fine at most pharmacies ^JB",
+        {"platform": "instagram"},
+        None,
+    ),
+    ("platform-etiquette", "Walk-ins are fine at most pharmacies ^JB", {"platform": "x"}, None),
+    ("platform-etiquette", "See you there ^JB #NHSJobs #Nursing #Careers", {"platform": "linkedin"}, "warn"),
+    ("platform-etiquette", "Thanks @Alex for coming ^JB", {"platform": "linkedin"}, "tip"),
+    ("platform-etiquette", "See you there ^JB #NHSJobs #Nursing", {"platform": "linkedin"}, None),
+    ("platform-etiquette", "See you there ^JB #NHSJobs #Nursing #Careers", {"platform": "facebook"}, None),
 ]
 
 

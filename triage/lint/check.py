@@ -9,6 +9,7 @@ from triage.lint.hashtags import check_hashtag_case, check_hashtag_position, che
 from triage.lint.length import PLATFORMS, check_length, check_line_length
 from triage.lint.links import check_links
 from triage.lint.media import check_alt_text
+from triage.lint.platforms import check_platform_etiquette
 from triage.lint.privacy import check_personal_data
 from triage.lint.readability import check_readability
 from triage.lint.reply import analyse
@@ -52,7 +53,7 @@ def check_reply(
 ) -> LintResult:
     """Check a reply against policy sections 5.2, 7.0 and 7.1.
 
-    ``platform`` is "x" or "facebook" (anything else raises ``ValueError``).
+    ``platform`` is "x", "facebook", "instagram" or "linkedin" (anything else raises ``ValueError``).
     ``signs_replies`` is the account's setting: whether replies end with the writer's
     initials or first name. The result is not ok when any finding blocks sending.
     """
@@ -64,4 +65,5 @@ def check_reply(
         findings.extend(rule(reply, rules))
     findings.extend(check_alt_text(reply, rules, platform=platform, has_image=has_image, image_alt=image_alt))
     findings.extend(check_signature(reply, rules, signs_replies=signs_replies))
+    findings.extend(check_platform_etiquette(reply, rules, platform))
     return LintResult.from_findings(findings)

@@ -96,6 +96,9 @@ def _term_entries(d: Mapping[str, Any], key: str) -> list[tuple[str, str]]:
 class LintConfig:
     x_max_weighted_length: int = 280
     facebook_max_length: int = 8000
+    instagram_max_length: int = 2200
+    linkedin_max_length: int = 1250
+    linkedin_max_hashtags: int = 2
     max_line_length: int = 200
     long_sentence_words: int = 25
     very_long_sentence_words: int = 35
@@ -124,6 +127,14 @@ class LintConfig:
             pattern = re.compile(rf"(?<![\w&])(?P<acronym>{names})(?:s|['’]s)?(?![\w&])")
         object.__setattr__(self, "acronym_pattern", pattern)
 
+    def max_length(self, platform: str) -> int:
+        """The platform's reply limit in characters (X's is weighted: see ``triage.lint.length``)."""
+        return {
+            "x": self.x_max_weighted_length,
+            "instagram": self.instagram_max_length,
+            "linkedin": self.linkedin_max_length,
+        }.get(platform, self.facebook_max_length)
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> LintConfig:
         """Build from the parsed ``config/lint.toml``; raises ``LintConfigError`` on bad values."""
@@ -139,6 +150,9 @@ class LintConfig:
         return cls(
             x_max_weighted_length=int(_number(limits, "x_max_weighted_length", cls.x_max_weighted_length)),
             facebook_max_length=int(_number(limits, "facebook_max_length", cls.facebook_max_length)),
+            instagram_max_length=int(_number(limits, "instagram_max_length", cls.instagram_max_length)),
+            linkedin_max_length=int(_number(limits, "linkedin_max_length", cls.linkedin_max_length)),
+            linkedin_max_hashtags=int(_number(limits, "linkedin_max_hashtags", cls.linkedin_max_hashtags)),
             max_line_length=int(_number(limits, "max_line_length", cls.max_line_length)),
             long_sentence_words=int(_number(limits, "long_sentence_words", cls.long_sentence_words)),
             very_long_sentence_words=int(

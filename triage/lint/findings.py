@@ -26,6 +26,7 @@ RULE_IDS = (
     "alt-text",
     "signature",
     "link",
+    "platform-etiquette",
 )
 
 

@@ -11,7 +11,12 @@ from triage.lint.config import LintConfig
 from triage.lint.findings import Finding
 from triage.lint.reply import Reply
 
-PLATFORMS = ("x", "facebook")
+PLATFORMS = ("x", "facebook", "instagram", "linkedin")
+_WHERE = {
+    "facebook": "on Facebook",
+    "instagram": "for an Instagram comment",
+    "linkedin": "for a LinkedIn comment",
+}
 
 
 def _first_index_past(text: str, utf16_units: int) -> int:
@@ -38,7 +43,7 @@ def check_length(reply: Reply, rules: LintConfig, platform: str) -> list[Finding
         how = "as X counts it (every link counts as 23 characters and most emoji as 2)"
         over_at = _first_index_past(text, parsed.validRangeEnd + 1) if length > limit else len(text)
     else:
-        limit, length, how = rules.facebook_max_length, len(text), "on Facebook"
+        limit, length, how = rules.max_length(platform), len(text), _WHERE[platform]
         over_at = limit
     if length <= limit:
         return []

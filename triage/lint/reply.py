@@ -20,13 +20,14 @@ from triage.personal_data import find_personal_data
 __all__ = ["Reply", "Span", "analyse", "WORD_RE"]
 
 _HASHTAG_RE = re.compile(r"(?<![\w&#@/])#(?=\w*[^\W\d_])\w+")
-_MENTION_RE = re.compile(r"(?<![\w@#/.])@\w+")
+# Instagram usernames may hold full stops inside (@sam.patel); a full stop after one ends the sentence.
+_MENTION_RE = re.compile(r"(?<![\w@#/.])@\w+(?:\.\w+)*")
 # A word: letters, optionally joined by &, apostrophes or hyphens (A&E, GP's, co-op).
 WORD_RE = re.compile(r"[^\W\d_](?:[^\W\d_]|[&'’\-](?=[^\W\d_]))*")
 
 _EDGE_PUNCT = ".,!?;:()[]\"'’“”"
 _DASHES = frozenset({"-", "–", "—", "~", "^", "/"})
-_TAG_UNIT_RE = re.compile(r"[#@]\w+")
+_TAG_UNIT_RE = re.compile(r"#\w+|@\w+(?:\.\w+)*")
 _SIGN_UNIT_RE = re.compile(r"\^[A-Za-z]{1,3}|[-–—~/][A-Z][\w'’-]{0,19}")
 _NAME_RE = re.compile(r"[A-Z][A-Za-z'’-]{0,19}")
 _BARE_INITIALS_RE = re.compile(r"[A-Z]{2,3}")
