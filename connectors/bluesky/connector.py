@@ -374,7 +374,9 @@ def _check_text(text: str) -> None:
     if not text.strip():
         raise PermanentError("the reply cannot be empty")
     if grapheme_length(text) > MAX_GRAPHEMES or len(text.encode("utf-8")) > MAX_TEXT_BYTES:
-        raise PermanentError(f"the reply is longer than Bluesky allows ({MAX_GRAPHEMES} characters)")
+        raise PermanentError(
+            f"the reply is longer than Bluesky allows ({MAX_GRAPHEMES} characters, {MAX_TEXT_BYTES:,} bytes)"
+        )
 
 
 def _comparable(text: str) -> str:

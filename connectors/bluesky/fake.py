@@ -222,6 +222,12 @@ class FakeBluesky(FakeServer):
             return [dict(c) for c in self._created]
 
     @property
+    def notifications(self) -> list[dict[str, Any]]:
+        """Our account's notifications as listNotifications shows them, newest first."""
+        with self.lock:
+            return [dict(n) for n in reversed(self._notifications)]
+
+    @property
     def deleted(self) -> list[str]:
         with self.lock:
             return list(self._deleted)

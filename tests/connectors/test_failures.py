@@ -16,23 +16,28 @@ from typing import Any, Protocol
 import pytest
 
 from connectors.base import Checkpoint, Mention, PayloadError, PermanentError, TemporaryError
+from connectors.bluesky import fake as bluesky
+from connectors.bluesky.fake import FakeBluesky
 from listener.fakes import Failure, FakeGraphApi, FakeNewsFeed, FakeXApi
 from listener.fakes import graph_api as graph
 from listener.fakes import x_api as x
 from tests.connectors.conftest import (
     APP_SECRET,
     BEARER,
+    BLUESKY_APP_PASSWORD,
+    BLUESKY_HANDLE,
     NOW,
     PAGE_ID,
     PAGE_TOKEN,
     SHORT_TIMEOUT,
     X_USER_CONTEXT,
+    make_bluesky,
     make_facebook,
     make_rss,
     make_x,
 )
 
-SECRETS = [BEARER, PAGE_TOKEN, APP_SECRET, *X_USER_CONTEXT.values()]
+SECRETS = [BEARER, PAGE_TOKEN, APP_SECRET, BLUESKY_APP_PASSWORD, *X_USER_CONTEXT.values()]
 EMOJI_RTL = "שלום 👋🏽 مرحبا بكم \u200f(RTL)\u200e 🇬🇧 👨‍👩‍👧 test"
 LONG = ("Waiting times at the walk-in centre are far too long. " * 200)[:10_000]
 MALFORMED_JSON = '{"data": [{"id": "1", "text": "cut off'
@@ -255,12 +260,74 @@ class RssHarness:
         return make_rss(**extra).fetch(source, Checkpoint())
 
 
+@dataclass
+class BlueskyHarness:
+    fake: FakeBluesky
+    source: str = f"bluesky:mentions:@{BLUESKY_HANDLE}"
+    listing: str = r"listNotifications$"
+
+    def add(self, text: str) -> str:
+        full = f"@{BLUESKY_HANDLE} {text}"
+        self.fake.add_post(author="pat.bsky.social", text=full)
+        return full
+
+    def add_many(self, count: int) -> None:
+        for n in range(count):
+            self.fake.add_post(author=f"resident{n % 7}.bsky.social", text=f"@{BLUESKY_HANDLE} question {n}")
+
+    def fail(self, status: int) -> None:
+        self.fake.inject(bluesky.http_error(status), path=self.listing)
+
+    def rate_limit(self) -> None:
+        self.fake.inject(bluesky.rate_limited(reset_at=int(RESET_AT.timestamp())), path=self.listing)
+
+    def serve(self, *bodies: Any) -> None:
+        for body in bodies:
+            self.fake.inject(Failure(status=200, body=body), path=self.listing)
+
+    @staticmethod
+    def _notification(n: int, **record: Any) -> dict[str, Any]:
+        uri = f"at://did:plc:resident{n:016d}/app.bsky.feed.post/3ljhow47e22{n:02d}"
+        return {
+            "uri": uri,
+            "cid": f"bafyreiresident{n:04d}",
+            "author": {"did": f"did:plc:resident{n:016d}", "handle": f"resident{n}.bsky.social"},
+            "reason": "mention",
+            "record": {"$type": "app.bsky.feed.post", "createdAt": "2025-03-03T09:00:00.000Z", **record},
+            "isRead": False,
+            "indexedAt": f"2025-03-03T09:{n:02d}:00.000Z",
+        }
+
+    def good_and_bad(self) -> None:
+        good = self._notification(1, text=f"@{BLUESKY_HANDLE} fine")
+        bad = self._notification(2)  # the record has no text
+        self.serve({"notifications": [bad, good]})
+
+    def overlapping_pages(self) -> int:
+        def note(n: int) -> dict[str, Any]:
+            return self._notification(n, text=f"@{BLUESKY_HANDLE} {n}")
+
+        self.serve(
+            {"notifications": [note(3), note(2)], "cursor": "abc"}, {"notifications": [note(2), note(1)]}
+        )
+        return 3
+
+    def hang(self) -> None:
+        self.fake.inject(Failure(hang=True), path=self.listing)
+
+    def fetch(
+        self, *, timeout: float | None = None, base: str | None = None
+    ) -> tuple[list[Mention], Checkpoint]:
+        extra = {"timeout": timeout} if timeout else {}
+        return make_bluesky(base or self.fake.base_url, **extra).fetch(self.source, Checkpoint())
+
+
 def _rss(items: str) -> str:
     channel = f"<channel><title>Coventry Telegraph</title>{items}</channel>"
     return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'
 
 
-@pytest.fixture(params=["x", "facebook", "rss"])
+@pytest.fixture(params=["x", "facebook", "rss", "bluesky"])
 def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     if request.param == "x":
         fake = FakeXApi(me="NHSCovWarks", tokens={BEARER, X_USER_CONTEXT["access_token"]}, clock=lambda: NOW)
@@ -271,6 +338,9 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
             page_id=PAGE_ID, page_token=PAGE_TOKEN, app_secret=APP_SECRET, clock=lambda: NOW
         ) as fake:
             yield FacebookHarness(fake)
+    elif request.param == "bluesky":
+        with FakeBluesky(handle=BLUESKY_HANDLE, app_password=BLUESKY_APP_PASSWORD, clock=lambda: NOW) as fake:
+            yield BlueskyHarness(fake)
     else:
         with FakeNewsFeed(clock=lambda: NOW) as fake:
             url = fake.add_feed(
