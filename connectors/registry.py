@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from connectors.base import ParseResult
+from connectors.bluesky import BlueskyConnector, parse_bluesky_response
 from connectors.facebook import FacebookConnector, parse_graph_response
 from connectors.rss import RssConnector
 from connectors.x import XConnector, parse_tweets_response
@@ -19,12 +20,13 @@ CONNECTORS: Mapping[str, type] = MappingProxyType(
         XConnector.slug: XConnector,
         FacebookConnector.slug: FacebookConnector,
         RssConnector.slug: RssConnector,
+        BlueskyConnector.slug: BlueskyConnector,
     }
 )
 
 # body, *, source -> ParseResult; both accept further keyword options (see each function).
 IMPORT_PARSERS: Mapping[str, Callable[..., ParseResult]] = MappingProxyType(
-    {"x": parse_tweets_response, "facebook": parse_graph_response}
+    {"x": parse_tweets_response, "facebook": parse_graph_response, "bluesky": parse_bluesky_response}
 )
 
 SOURCE_PLATFORMS = (*CONNECTORS, "replay")

@@ -41,15 +41,17 @@ class DatabaseSettings(_Section):
 
 
 class AccountSettings(_Section):
-    platform: Literal["x", "facebook"]
-    handle: str  # X: handle without @; Facebook: page id
+    platform: Literal["x", "facebook", "bluesky"]
+    handle: str  # X: handle without @; Facebook: page id; Bluesky: the full handle (name.bsky.social)
     name: str = ""
     signs_replies: bool = True  # replies end with the agent's initials (policy 7.0)
     user_id: str | None = None  # X numeric user id, found at first poll when absent
 
 
 class SourceSettings(_Section):
-    key: str  # x:mentions:@handle | x:search:<query> | facebook:page:<id> | rss:<url> | replay:<file>
+    # x:mentions:@handle | x:search:<query> | facebook:page:<id> | rss:<url> | replay:<file>
+    # | bluesky:mentions:@handle | bluesky:search:<query>
+    key: str
     interval_seconds: int = Field(default=120, ge=10)
     enabled: bool = True
     api_base_url: str | None = None  # only for fakes and proxies; real platforms by default
@@ -57,7 +59,15 @@ class SourceSettings(_Section):
     @field_validator("key")
     @classmethod
     def _known_kind(cls, value: str) -> str:
-        prefixes = ("x:mentions:@", "x:search:", "facebook:page:", "rss:", "replay:")
+        prefixes = (
+            "x:mentions:@",
+            "x:search:",
+            "facebook:page:",
+            "rss:",
+            "replay:",
+            "bluesky:mentions:@",
+            "bluesky:search:",
+        )
         if not value.startswith(prefixes):
             raise ValueError(f"must start with one of {', '.join(prefixes)}")
         return value
@@ -155,6 +165,7 @@ class Secrets(BaseModel):
     x_access_token_secret: SecretStr | None = None
     facebook_page_token: SecretStr | None = None
     facebook_app_secret: SecretStr | None = None
+    bluesky_app_password: SecretStr | None = None  # an app password (Settings > Privacy and security)
     smtp_password: SecretStr | None = None
 
     @classmethod

@@ -18,6 +18,8 @@ from connectors.registry import CONNECTORS, connector_class, platform_of
         ("facebook:page:104729318865221", "facebook"),
         ("rss:https://www.coventrytelegraph.net/news/?service=rss", "rss"),
         ("replay:demo.jsonl", "replay"),
+        ("bluesky:mentions:@nhscovwarks.bsky.social", "bluesky"),
+        ("bluesky:search:NHS Coventry", "bluesky"),
     ],
 )
 def test_platform_of_source(source: str, slug: str) -> None:
@@ -31,7 +33,7 @@ def test_unknown_sources_are_refused(source: str) -> None:
 
 
 def test_every_connector_keeps_the_contract() -> None:
-    assert set(CONNECTORS) == {"x", "facebook", "rss"}
+    assert set(CONNECTORS) == {"x", "facebook", "rss", "bluesky"}
     for slug, cls in CONNECTORS.items():
         assert connector_class(slug) is cls and cls.slug == slug
         assert isinstance(cls.max_reply_length, int)
