@@ -1,7 +1,8 @@
-"""`listening-post import --platform x|facebook FILE`: ingest a raw platform API response body.
+"""`listening-post import --platform x|facebook|bluesky FILE`: ingest a raw platform API response body.
 
 FILE holds what the platform's API returned (an X API v2 tweets response; a Graph API
-feed, tagged or comments response with nested comments), e.g. saved from a backfill or an
+feed, tagged or comments response with nested comments; a Bluesky listNotifications or
+searchPosts response), e.g. saved from a backfill or an
 export. Its posts go through the same ingest as polling; the command prints one JSON line
 ``{"new": N, "duplicates": D, "rejected": R}``. Importing the same file again adds nothing.
 """
@@ -26,7 +27,7 @@ from listener.store.db import write_transaction
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "import",
-        help="Ingest a raw X or Graph API response body (backfill)",
+        help="Ingest a raw X, Graph API or Bluesky response body (backfill)",
         description='Prints {"new": N, "duplicates": D, "rejected": R}. '
         "Importing the same file twice adds nothing.",
     )
@@ -58,6 +59,8 @@ def _own_accounts(settings: Settings, platform: str) -> dict[str, list[str]]:
             "own_handles": [a.handle for a in accounts],
             "own_user_ids": [a.user_id for a in accounts if a.user_id],
         }
+    if platform == "bluesky":
+        return {"own_handles": [a.handle for a in accounts]}
     return {"own_ids": [a.handle for a in accounts]}  # a Facebook account's handle is its page id
 
 
