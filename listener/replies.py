@@ -22,13 +22,14 @@ from listener.queue import OPEN_STATUSES, ClaimConflict, NotOpen, claim, in_open
 from listener.settings import Settings
 from listener.store.models import ROLES, Mention, QueueItem, Reply, Template, User
 from triage.lint import Finding, LintConfig, LintResult, check_reply
+from triage.lint.bluesky import bluesky_length
 from triage.templates import ReplyTemplate, parse_templates
 
 WORKING = ("draft", "pending_approval")
 IN_FLIGHT = ("approved", "sending", "sent")
 MAX_REPLY_CHARS = 10_000  # far above any platform's limit: the checker reports the real one
 MAX_REASON_CHARS = 2_000
-REPLY_PLATFORMS = ("x", "facebook")
+REPLY_PLATFORMS = ("x", "facebook", "bluesky")
 
 
 class ReplyError(Exception):
@@ -80,6 +81,8 @@ def length_used(text: str, platform: str) -> tuple[int, int]:
     if platform == "x":
         parsed = twitter_text.parse_tweet(text)
         return parsed.weightedLength, rules.x_max_weighted_length
+    if platform == "bluesky":
+        return bluesky_length(text, rules.bluesky_max_graphemes)[0], rules.bluesky_max_graphemes
     return len(text), rules.facebook_max_length
 
 

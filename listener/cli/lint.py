@@ -13,6 +13,7 @@ import sys
 from listener.errors import UserError
 from listener.paths import load_config_toml
 from triage.lint import LintConfig, LintConfigError, check_reply
+from triage.lint.length import PLATFORMS
 
 EXIT_BLOCKED = 1
 
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument(
-        "--platform", required=True, choices=("x", "facebook"), help="where the reply will be posted"
+        "--platform", required=True, choices=PLATFORMS, help="where the reply will be posted"
     )
     p.add_argument("--image", action="store_true", help="an image is attached to the reply")
     p.add_argument("--alt", metavar="TEXT", help="the attached image's description (implies --image)")

@@ -278,13 +278,15 @@ def test_admin_edits_override_the_default_templates(engine):
     with write_transaction(engine) as session:
         merged = {t.id: t for t in replies.reply_templates(session)}
     assert merged[first.id].title == "Edited" and merged[first.id].platforms == first.platforms
-    assert merged["new-one"].platforms == ("x", "facebook")
+    assert merged["new-one"].platforms == ("x", "facebook", "bluesky")
     assert len(merged) == len(defaults) + 1
 
 
 def test_length_counts_as_the_platform_does():
     assert replies.length_used("see https://example.org/a/very/long/path/indeed/yes", "x") == (27, 280)
     assert replies.length_used("abc", "facebook")[0] == 3
+    # example.org/a/very/lo... is 24 graphemes; the waving hand with its skin tone is one
+    assert replies.length_used("👋🏽 see https://example.org/a/very/long/path/indeed/yes", "bluesky") == (30, 300)
 
 
 def test_accounts_that_do_not_sign_are_not_asked_for_initials():

@@ -52,7 +52,7 @@ def check_reply(
 ) -> LintResult:
     """Check a reply against policy sections 5.2, 7.0 and 7.1.
 
-    ``platform`` is "x" or "facebook" (anything else raises ``ValueError``).
+    ``platform`` is "x", "facebook" or "bluesky" (anything else raises ``ValueError``).
     ``signs_replies`` is the account's setting: whether replies end with the writer's
     initials or first name. The result is not ok when any finding blocks sending.
     """

@@ -96,6 +96,7 @@ def _term_entries(d: Mapping[str, Any], key: str) -> list[tuple[str, str]]:
 class LintConfig:
     x_max_weighted_length: int = 280
     facebook_max_length: int = 8000
+    bluesky_max_graphemes: int = 300
     max_line_length: int = 200
     long_sentence_words: int = 25
     very_long_sentence_words: int = 35
@@ -139,6 +140,7 @@ class LintConfig:
         return cls(
             x_max_weighted_length=int(_number(limits, "x_max_weighted_length", cls.x_max_weighted_length)),
             facebook_max_length=int(_number(limits, "facebook_max_length", cls.facebook_max_length)),
+            bluesky_max_graphemes=int(_number(limits, "bluesky_max_graphemes", cls.bluesky_max_graphemes)),
             max_line_length=int(_number(limits, "max_line_length", cls.max_line_length)),
             long_sentence_words=int(_number(limits, "long_sentence_words", cls.long_sentence_words)),
             very_long_sentence_words=int(

@@ -7,11 +7,12 @@ import re
 import twitter_text
 from twitter_text.config import config as _twitter_config
 
+from triage.lint.bluesky import bluesky_length
 from triage.lint.config import LintConfig
 from triage.lint.findings import Finding
 from triage.lint.reply import Reply
 
-PLATFORMS = ("x", "facebook")
+PLATFORMS = ("x", "facebook", "bluesky")
 
 
 def _first_index_past(text: str, utf16_units: int) -> int:
@@ -37,6 +38,10 @@ def check_length(reply: Reply, rules: LintConfig, platform: str) -> list[Finding
         limit, length = rules.x_max_weighted_length, parsed.weightedLength
         how = "as X counts it (every link counts as 23 characters and most emoji as 2)"
         over_at = _first_index_past(text, parsed.validRangeEnd + 1) if length > limit else len(text)
+    elif platform == "bluesky":
+        limit = rules.bluesky_max_graphemes
+        length, over_at = bluesky_length(text, limit)
+        how = "as Bluesky counts it (an emoji counts as 1, and each link as the app shortens it)"
     else:
         limit, length, how = rules.facebook_max_length, len(text), "on Facebook"
         over_at = limit
