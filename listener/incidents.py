@@ -343,7 +343,7 @@ def _examples(session: Session, ids: Sequence[int]) -> list[str]:
 
 
 def _platform_name(platform: str) -> str:
-    return {"x": "X", "facebook": "Facebook", "rss": "the news"}.get(platform, platform)
+    return {"x": "X", "facebook": "Facebook", "rss": "the news", "bluesky": "Bluesky"}.get(platform, platform)
 
 
 def describe(session: Session, settings: Settings, incident: Incident) -> str:

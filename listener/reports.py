@@ -170,7 +170,8 @@ def utc_range(filters: ReportFilters, timezone: str) -> tuple[datetime, datetime
 
 
 # The source-key prefix of each platform's own-account sources: an account is what follows it.
-ACCOUNT_SOURCES = {"x": "x:mentions:", "facebook": "facebook:page:"}
+ACCOUNT_SOURCES = {"x": "x:mentions:", "facebook": "facebook:page:", "bluesky": "bluesky:mentions:"}
+PLATFORM_NAMES = {"x": "X", "facebook": "Facebook", "bluesky": "Bluesky"}
 
 
 def account_of(source_key: str) -> str:
@@ -196,7 +197,7 @@ def account_label(account: str, settings: Settings) -> str:
     for configured in settings.accounts:
         if configured.platform == platform and configured.handle.lstrip("@") == handle.lstrip("@"):
             name = configured.name or configured.handle
-            return f"{name} ({'X' if platform == 'x' else 'Facebook'} {handle})"
+            return f"{name} ({PLATFORM_NAMES[platform]} {handle})"
     return account
 
 

@@ -173,4 +173,8 @@ def reply_link(reply: Reply) -> str | None:
         return f"https://x.com/i/web/status/{reply.platform_reply_id}"
     if reply.platform == "facebook":
         return f"https://www.facebook.com/{reply.platform_reply_id}"
+    if reply.platform == "bluesky" and reply.platform_reply_id.startswith("at://"):
+        # at://<did>/app.bsky.feed.post/<rkey> -> the post's page on the app
+        did, _, rest = reply.platform_reply_id.removeprefix("at://").partition("/")
+        return f"https://bsky.app/profile/{did}/post/{rest.rpartition('/')[2]}"
     return None

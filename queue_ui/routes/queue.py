@@ -27,7 +27,7 @@ from queue_ui.settings_view import effective
 
 router = APIRouter()
 
-PLATFORMS = {"x": "X", "facebook": "Facebook", "rss": "News"}
+PLATFORMS = {"x": "X", "facebook": "Facebook", "rss": "News", "bluesky": "Bluesky"}
 
 
 def _int(value: str | None) -> int | None:

@@ -224,3 +224,27 @@ def test_a_template_link_fills_the_composer_without_javascript(client_as, seed):
 def test_a_missing_item_is_a_404_page(client_as):
     response = client_as("agent").get("/items/999999")
     assert response.status_code == 404 and "Item not found" in response.text
+
+
+def test_a_bluesky_item_has_the_composer_and_a_sent_reply_links_to_the_app(client_as, seed, engine):
+    client = client_as("agent")
+    item = seed("@nhscovwarks.bsky.social where do I book?", platform="bluesky", source="bluesky:search:NHS")
+    html = client.get(f"/items/{item.item_id}").text
+    assert "Your reply on Bluesky" in html
+    with write_transaction(engine) as session:
+        session.add(
+            Reply(
+                queue_item_id=item.item_id,
+                platform="bluesky",
+                source_key="bluesky:search:NHS",
+                text="You can book online ^AB",
+                status="sent",
+                author_id=client.user.id,
+                idempotency_key="k-bluesky",
+                platform_reply_id="at://did:plc:abcdefghijklmnopqrstuvwx/app.bsky.feed.post/3ljhow47e2224",
+                sent_at=NOW,
+            )
+        )
+    html = client.get(f"/items/{item.item_id}").text
+    assert 'href="https://bsky.app/profile/did:plc:abcdefghijklmnopqrstuvwx/post/3ljhow47e2224"' in html
+    assert "see the reply on Bluesky" in html
