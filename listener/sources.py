@@ -155,7 +155,7 @@ def _build_bluesky(settings: Settings, cls: type, base_url: str | None, timeout:
         for s in settings.sources
         if s.key.startswith("bluesky:mentions:@")
     ]
-    handle = (accounts or watched or [None])[0]
+    handle = next(iter(accounts or watched), None)
     if not handle:
         raise ConnectorUnavailable(
             'Bluesky needs the account\'s handle: an [[accounts]] entry with platform = "bluesky"'

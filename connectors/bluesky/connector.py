@@ -191,7 +191,8 @@ class BlueskyConnector:
     def did(self) -> str:
         """The DID of the account we post as (known once a session exists)."""
         self._ensure_session()
-        assert self._did is not None
+        if self._did is None:  # the session callback sets it; a session without one is unusable
+            raise PayloadError("Bluesky's session names no account (no DID)")
         return self._did
 
     # fetch -----------------------------------------------------------------------------
@@ -254,8 +255,9 @@ class BlueskyConnector:
                 finished = True
                 break
 
+        new_cursor: dict[str, Any]
         if finished:
-            if newest is None or newest < since:
+            if newest is None:
                 new_cursor = {"since": _iso(since), "since_uris": sorted(since_uris)}
             elif newest == since:
                 new_cursor = {"since": _iso(since), "since_uris": sorted(since_uris | newest_uris)}

@@ -11,9 +11,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from atproto import models
+from atproto_client.models.app.bsky.richtext.facet import Main as Facet
 from atproto_client.utils import facet_detection
-
-Facet = models.AppBskyRichtextFacet.Main
 
 
 def to_short_url(text: str) -> str:
