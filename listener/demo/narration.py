@@ -42,7 +42,12 @@ def scripted_clock(minute: float) -> str:
 
 
 def describe_beat(beat: Beat) -> str:
-    where = {"x": f"X @{beat.handle}", "facebook": f"Facebook, {beat.handle}", "rss": f"news, {beat.handle}"}
+    where = {
+        "x": f"X @{beat.handle}",
+        "facebook": f"Facebook, {beat.handle}",
+        "bluesky": f"Bluesky @{beat.handle}",
+        "rss": f"news, {beat.handle}",
+    }
     text = beat.title or beat.text
     short = text if len(text) <= 90 else text[:89].rstrip() + "…"
     return f"{scripted_clock(beat.minute)} {where[beat.platform]}: {short}"

@@ -1,9 +1,10 @@
-"""The demo's outside world: loopback fakes of X and the Graph API, and a local news site.
+"""The demo's outside world: loopback fakes of X, the Graph API and Bluesky, and a local news site.
 
-The real connectors (tweepy, facebook-sdk, feedparser) poll these through the worker, with
+The real connectors (tweepy, facebook-sdk, atproto, feedparser) poll these through the worker, with
 credentials made up for this run: a connector that sent the wrong token would be refused,
 as the real platforms would refuse it. ``publish`` puts one scripted post where people
-would have posted it: a tweet, a visitor post on the board's Facebook page, a news story.
+would have posted it: a tweet, a visitor post on the board's Facebook page, a Bluesky post,
+a news story.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from connectors.bluesky.fake import FakeBluesky
 from listener.demo.script import Beat
 from listener.fakes import FakeGraphApi, FakeNewsFeed, FakeXApi
 
 NEWS_SLUG = "chronicle"
 NEWS_TITLE = "The Coventry Chronicle"
 NEWS_LINK = "https://www.coventry-chronicle.example"
+BLUESKY_HANDLE = "nhscovwarks.bsky.social"
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,21 @@ class Credentials:
     x_access_token_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     facebook_page_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     facebook_app_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    bluesky_app_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 
 
 class DemoPlatforms:
-    """Start, publish, stop. ``x``, ``graph`` and ``news`` are the running fakes."""
+    """Start, publish, stop. ``x``, ``graph``, ``bluesky`` and ``news`` are the running fakes."""
 
-    def __init__(self, *, x_handle: str, page_id: str, page_name: str, credentials: Credentials) -> None:
+    def __init__(
+        self,
+        *,
+        x_handle: str,
+        page_id: str,
+        page_name: str,
+        credentials: Credentials,
+        bluesky_handle: str = BLUESKY_HANDLE,
+    ) -> None:
         self.credentials = credentials
         # OAuth 1.0a requests carry the access token in their Authorization header; reads carry the bearer.
         self.x = FakeXApi(
@@ -49,18 +61,22 @@ class DemoPlatforms:
             page_token=credentials.facebook_page_token,
             app_secret=credentials.facebook_app_secret,
         )
+        self.bluesky = FakeBluesky(
+            handle=bluesky_handle, app_password=credentials.bluesky_app_password, name=page_name
+        )
         self.news = FakeNewsFeed()
         self.published = 0
 
     def start(self) -> DemoPlatforms:
         self.x.start()
         self.graph.start()
+        self.bluesky.start()
         self.news.start()
         self.news.add_feed(NEWS_SLUG, title=NEWS_TITLE, link=NEWS_LINK)
         return self
 
     def stop(self) -> None:
-        for fake in (self.x, self.graph, self.news):
+        for fake in (self.x, self.graph, self.bluesky, self.news):
             fake.stop()
 
     @property
@@ -74,6 +90,8 @@ class DemoPlatforms:
             self.x.add_tweet(author=beat.handle, text=beat.text)
         elif beat.platform == "facebook":
             self.graph.add_post(text=beat.text, author_name=beat.handle)
+        elif beat.platform == "bluesky":
+            self.bluesky.add_post(author=beat.handle, text=beat.text)
         elif beat.platform == "rss":
             self.news.add_item(
                 NEWS_SLUG,

@@ -32,6 +32,7 @@ CRISIS_STEP = timedelta(seconds=30)
 ADDRESSES = {
     "X_API": "http://127.0.0.1:9",
     "GRAPH_API": "http://127.0.0.1:9",
+    "BLUESKY_API": "http://127.0.0.1:9",
     "NEWS_FEED": "http://127.0.0.1:9/feeds/chronicle.xml",
     "SMTP_PORT": "9",
 }
@@ -48,9 +49,9 @@ def sources(settings: Settings) -> dict[str, str]:
 
 def as_mention(beat: Beat, number: int, at: datetime, keys: dict[str, str]) -> Mention:
     """The post as the platform's connector would hand it over."""
-    kind = {"x": "mention", "facebook": "post", "rss": "news"}[beat.platform]
+    kind = {"x": "mention", "facebook": "post", "bluesky": "mention", "rss": "news"}[beat.platform]
     text = f"{beat.title}\n\n{beat.text}" if beat.title else beat.text
-    handle = beat.handle if beat.platform == "x" else ""
+    handle = beat.handle if beat.platform in ("x", "bluesky") else ""
     return Mention(
         platform=beat.platform,
         external_id=f"day-{number}",
