@@ -145,7 +145,7 @@ class BlueskyConnector:
             session = Session.decode(stored["session"])
             if not session.access_jwt_payload.exp:
                 return False
-        except (ValueError, KeyError, TypeError, AtProtocolError):  # unreadable: log in instead
+        except (ValueError, KeyError, TypeError, AttributeError, AtProtocolError):  # unreadable: log in
             return False
         if session.handle.lower() != self.handle:
             return False

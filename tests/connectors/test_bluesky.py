@@ -233,6 +233,16 @@ def test_a_stored_session_for_another_service_is_not_used(bluesky_fake: FakeBlue
         assert _logins(other) == 1
 
 
+@pytest.mark.parametrize(
+    "stored",
+    ["not json", '{"service": 1}', '{"session": 5}', "[]", '{"service": "SERVICE", "session": "a:::b"}'],
+)
+def test_an_unreadable_stored_session_means_one_login(bluesky_fake: FakeBluesky, stored: str) -> None:
+    store = MemorySessionStore(stored.replace("SERVICE", bluesky_fake.base_url))
+    mentions, _ = make_bluesky(bluesky_fake.base_url, session_store=store).fetch(MENTIONS, Checkpoint())
+    assert mentions == [] and _logins(bluesky_fake) == 1
+
+
 def test_an_expired_access_token_is_refreshed_not_logged_in_again(bluesky_fake: FakeBluesky) -> None:
     store = MemorySessionStore()
     connector = make_bluesky(bluesky_fake.base_url, session_store=store)
