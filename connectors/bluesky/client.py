@@ -14,18 +14,14 @@ from atproto_client.request import Request
 from atproto_core.exceptions import AtProtocolError
 
 from connectors.base import GoneError, PayloadError, PermanentError, TemporaryError
+from connectors.bluesky.errors import SessionExpired
 
-BLUESKY_SERVICE = "https://bsky.social"
 # Bluesky's rate-limit windows are 5 minutes: the wait when a 429 comes without ratelimit-reset.
 DEFAULT_RATE_LIMIT_WAIT = timedelta(minutes=5)
 # XRPC error names that mean the session's token is no longer good: refresh it, or log in again.
 SESSION_ERRORS = frozenset({"ExpiredToken", "InvalidToken"})
 
 T = TypeVar("T")
-
-
-class SessionExpired(PermanentError):
-    """The access or refresh token was refused as expired or invalid: the connector renews the session."""
 
 
 class ClockedClient(Client):

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import regex
-from atproto import Session, SessionEvent, models
-from atproto_client.models.string_formats import is_valid_handle
-from atproto_core.exceptions import AtProtocolError
 from pydantic import ValidationError
 
 from connectors.base import Checkpoint, GoneError, Mention, PayloadError, PermanentError, mask_secret
-from connectors.bluesky.client import BLUESKY_SERVICE, SessionExpired, call, make_client
+from connectors.bluesky.errors import SessionExpired
 from connectors.bluesky.models import POST_TYPE, PostsEnvelope, PostView, ThreadEnvelope, ThreadViewPost
 from connectors.bluesky.parse import POST_REASONS, Page, parse_notifications_page, parse_posts_page
-from connectors.bluesky.richtext import merge_facets, shorten_links
 from connectors.http import DEFAULT_TIMEOUT
 from connectors.validation import describe
+
+if TYPE_CHECKING:
+    from atproto import Session, SessionEvent, models
+
+# atproto takes seconds to import (its generated clients), and the registry imports every connector
+# at start-up: so this module imports it (client, richtext) only once a connector is made and used.
+
+BLUESKY_SERVICE = "https://bsky.social"
+# The AT Protocol's handle syntax: a domain name of two or more labels.
+HANDLE = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 MAX_GRAPHEMES = 300  # app.bsky.feed.post#text maxGraphemes
 MAX_TEXT_BYTES = 3000  # app.bsky.feed.post#text maxLength (UTF-8 bytes)
@@ -63,7 +70,7 @@ def parse_source(source: str) -> tuple[str, str]:
         )
     if kind == "mentions":
         handle = arg.removeprefix("@").lower()
-        if not is_valid_handle(handle):
+        if len(handle) > 253 or not HANDLE.fullmatch(handle):
             raise PermanentError(f"not a Bluesky handle in {source!r} (e.g. @nhscovwarks.bsky.social)")
         return kind, handle
     return kind, arg.strip()
@@ -120,7 +127,10 @@ class BlueskyConnector:
         self.clock = clock
         self._did: str | None = None
         self._lock = threading.RLock()
-        self.client = make_client(service=self.service, timeout=timeout, clock=clock)
+        from connectors.bluesky import client as xrpc
+
+        self._xrpc = xrpc
+        self.client = xrpc.make_client(service=self.service, timeout=timeout, clock=clock)
         self.client.on_session_change(self._remember)
 
     def __repr__(self) -> str:
@@ -132,12 +142,17 @@ class BlueskyConnector:
     # session ---------------------------------------------------------------------------
 
     def _remember(self, event: SessionEvent, session: Session) -> None:
+        from atproto import SessionEvent
+
         self._did = session.did
         if event in (SessionEvent.CREATE, SessionEvent.REFRESH):
             self.store.save(json.dumps({"service": self.service, "session": session.export()}))
 
     def _resume(self) -> bool:
         """Take up the stored session if it is this account's on this service; no request is made."""
+        from atproto import Session
+        from atproto_core.exceptions import AtProtocolError
+
         try:
             stored = json.loads(self.store.load() or "null")
             if not isinstance(stored, dict) or stored.get("service") != self.service:
@@ -154,7 +169,7 @@ class BlueskyConnector:
 
     def _login(self) -> None:
         self.client.update_base_url(self.service)  # a resumed session may have moved it to its PDS
-        call(
+        self._xrpc.call(
             f"logging in as @{self.handle}",
             self.client.login,
             self.handle,
@@ -173,17 +188,19 @@ class BlueskyConnector:
         with self._lock:
             try:
                 # atproto's own refresh (no public method does only this): rotates both tokens.
-                call("refreshing the session", self.client._refresh_and_set_session, now=self.clock)
+                self._xrpc.call(
+                    "refreshing the session", self.client._refresh_and_set_session, now=self.clock
+                )
             except PermanentError:
                 self._login()
 
     def _call(self, action: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         self._ensure_session()
         try:
-            return call(action, fn, *args, now=self.clock, **kwargs)
+            return self._xrpc.call(action, fn, *args, now=self.clock, **kwargs)
         except SessionExpired:
             self._renew()
-            return call(action, fn, *args, now=self.clock, **kwargs)
+            return self._xrpc.call(action, fn, *args, now=self.clock, **kwargs)
 
     def _query(self, action: str, nsid: str, params: Any) -> Any:
         return self._call(action, self.client.invoke_query, nsid, params=params).content
@@ -206,6 +223,8 @@ class BlueskyConnector:
         ``pending`` (the newest time read), so the next fetch reads the older remainder first.
         ``indexedAt`` is when Bluesky saw the post: ``createdAt`` is the writer's claim.
         """
+        from atproto import models
+
         kind, arg = parse_source(source)
         if kind == "mentions" and arg != self.handle:
             raise PermanentError(
@@ -274,6 +293,8 @@ class BlueskyConnector:
 
     def post_view(self, uri: str) -> PostView:
         """The post at ``uri`` as the app shows it now (its current cid and reply refs)."""
+        from atproto import models
+
         body = self._query(
             f"reading {uri}", "app.bsky.feed.getPosts", models.AppBskyFeedGetPosts.Params(uris=[uri])
         )
@@ -289,6 +310,8 @@ class BlueskyConnector:
 
     def rich_text(self, text: str) -> tuple[str, list[models.AppBskyRichtextFacet.Main]]:
         """The text as it will be posted (links shortened) and its facets (handles resolved to DIDs)."""
+        from connectors.bluesky.richtext import merge_facets, shorten_links
+
         shortened, links = shorten_links(text)
         detected = self._call("resolving the handles mentioned", self.client.detect_facets, shortened)
         return shortened, merge_facets(links, detected)
@@ -301,6 +324,10 @@ class BlueskyConnector:
         createRecord takes no idempotency key (``idempotency_key`` is accepted for the common
         interface and not sent): after any TemporaryError, call :meth:`find_reply` first.
         """
+        from atproto import models
+
+        from connectors.bluesky.richtext import shorten_links
+
         _check_text(shorten_links(text)[0])
         shortened, facets = self.rich_text(text)
         parent = self.post_view(in_reply_to)
@@ -327,6 +354,10 @@ class BlueskyConnector:
         Reads the replies to the parent post (``getPostThread``, one level down) and compares
         texts as posted (links shortened, whitespace folded).
         """
+        from atproto import models
+
+        from connectors.bluesky.richtext import shorten_links
+
         params = models.AppBskyFeedGetPostThread.Params(uri=in_reply_to, depth=1, parent_height=0)
         body = self._query("looking for an earlier reply", "app.bsky.feed.getPostThread", params)
         try:
@@ -355,6 +386,8 @@ class BlueskyConnector:
 
     def delete(self, *, source: str, external_id: str) -> None:
         """Delete one of our account's posts (an at:// URI)."""
+        from atproto import models
+
         repo, _, rest = external_id.removeprefix("at://").partition("/")
         collection, _, rkey = rest.partition("/")
         if repo != self.did() or collection != POST_TYPE or not rkey:
