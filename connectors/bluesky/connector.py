@@ -270,7 +270,7 @@ class BlueskyConnector:
                 elif at == newest:
                     newest_uris.add(mention.external_id)
             page_cursor = page.cursor
-            if reached or not page_cursor or not (page.result.mentions or page.result.rejected):
+            if reached or not page_cursor or not page.size:
                 finished = True
                 break
 

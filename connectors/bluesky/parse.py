@@ -40,6 +40,7 @@ class Page:
     result: ParseResult
     indexed_at: dict[str, datetime]  # external id -> indexedAt
     cursor: str | None
+    size: int  # items in the listing, kept or not (likes and follows are left out of ``result``)
 
 
 def post_url(handle_or_did: str, uri: str) -> str:
@@ -59,7 +60,7 @@ def parse_notifications_page(
         envelope = NotificationsEnvelope.model_validate(raw)
     except ValidationError as exc:
         raise PayloadError(f"Bluesky notifications: unexpected shape ({describe(exc)})") from None
-    page = Page(ParseResult(), {}, envelope.cursor)
+    page = Page(ParseResult(), {}, envelope.cursor, len(envelope.notifications))
     owners = _Owners(own_dids, own_handles)
     for index, item in enumerate(envelope.notifications):
         if isinstance(item, dict) and item.get("reason") not in POST_REASONS:
@@ -93,7 +94,7 @@ def parse_posts_page(
         envelope = PostsEnvelope.model_validate(raw)
     except ValidationError as exc:
         raise PayloadError(f"Bluesky posts: unexpected shape ({describe(exc)})") from None
-    page = Page(ParseResult(), {}, envelope.cursor)
+    page = Page(ParseResult(), {}, envelope.cursor, len(envelope.posts))
     owners = _Owners(own_dids, own_handles)
     for index, item in enumerate(envelope.posts):
         try:

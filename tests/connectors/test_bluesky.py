@@ -11,6 +11,7 @@ from connectors.base import Checkpoint, GoneError, PayloadError, PermanentError,
 from connectors.bluesky import MemorySessionStore, parse_bluesky_response, parse_source
 from connectors.bluesky.fake import FakeBluesky, xrpc_error
 from connectors.bluesky.richtext import to_short_url
+from listener.fakes import Failure
 from tests.connectors.conftest import BLUESKY_HANDLE, NOW, make_bluesky
 
 MENTIONS = f"bluesky:mentions:@{BLUESKY_HANDLE}"
@@ -81,6 +82,26 @@ def test_a_fetch_stopped_by_max_pages_reads_the_rest_next_time(bluesky_fake: Fak
     assert [m.text for m in newest] == [f"@{BLUESKY_HANDLE} meanwhile"]
     seen = {m.external_id for m in first + rest + newest}
     assert len(seen) == 251
+
+
+def test_a_page_of_only_likes_does_not_stop_the_paging(bluesky_fake: FakeBluesky) -> None:
+    ours = bluesky_fake.add_post(author=BLUESKY_HANDLE, text="Flu clinics are open")
+    bluesky_fake.add_post(author=PAT, text=f"@{BLUESKY_HANDLE} is Rugby open?")
+    for n in range(3):
+        bluesky_fake.add_notification("like", author=f"fan{n}.bsky.social", subject=ours["uri"])
+    # a service that ignores the reasons filter: the first page holds only likes
+    connector = make_bluesky(bluesky_fake.base_url)
+    connector.page_size = 3
+    bluesky_fake.inject(
+        Failure(status=200, body={"notifications": bluesky_fake.notifications[:3], "cursor": "c"}),
+        path=r"listNotifications$",
+    )
+    bluesky_fake.inject(
+        Failure(status=200, body={"notifications": bluesky_fake.notifications[3:]}),
+        path=r"listNotifications$",
+    )
+    mentions, _ = connector.fetch(MENTIONS, Checkpoint())
+    assert [m.text for m in mentions] == [f"@{BLUESKY_HANDLE} is Rugby open?"]
 
 
 def test_the_first_fetch_reaches_back_only_the_initial_lookback(bluesky_fake: FakeBluesky) -> None:
