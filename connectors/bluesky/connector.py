@@ -148,8 +148,12 @@ class BlueskyConnector:
         if event in (SessionEvent.CREATE, SessionEvent.REFRESH):
             self.store.save(json.dumps({"service": self.service, "session": session.export()}))
 
-    def _resume(self) -> bool:
-        """Take up the stored session if it is this account's on this service; no request is made."""
+    def _resume(self, *, only_if_changed: bool = False) -> bool:
+        """Take up the stored session if it is this account's on this service; no request is made.
+
+        ``only_if_changed``: only when it differs from the session in use (another worker on the
+        same store has refreshed it, which used up the refresh token this one holds).
+        """
         from atproto import Session
         from atproto_core.exceptions import AtProtocolError
 
@@ -163,6 +167,12 @@ class BlueskyConnector:
         except (ValueError, KeyError, TypeError, AttributeError, AtProtocolError):  # unreadable: log in
             return False
         if session.handle.lower() != self.handle:
+            return False
+        if (
+            only_if_changed
+            and self._did is not None
+            and session.export() == self.client.export_session_string()
+        ):
             return False
         self.client.login(session_string=session.export(), fetch_bsky_profile=False)
         return True
@@ -186,6 +196,8 @@ class BlueskyConnector:
     def _renew(self) -> None:
         """Refresh the session; when the refresh token is refused too, log in again (one createSession)."""
         with self._lock:
+            if self._resume(only_if_changed=True):
+                return
             try:
                 # atproto's own refresh (no public method does only this): rotates both tokens.
                 self._xrpc.call(

@@ -278,6 +278,19 @@ def test_an_expired_access_token_is_refreshed_not_logged_in_again(bluesky_fake: 
     assert store.session != before  # the rotated tokens are kept for the next start
 
 
+def test_workers_sharing_a_store_take_up_each_others_refreshed_session(bluesky_fake: FakeBluesky) -> None:
+    store = MemorySessionStore()
+    first = make_bluesky(bluesky_fake.base_url, session_store=store)
+    second = make_bluesky(bluesky_fake.base_url, session_store=store)
+    first.fetch(MENTIONS, Checkpoint())
+    second.fetch(MENTIONS, Checkpoint())
+    bluesky_fake.expire_access_tokens()
+    first.fetch(MENTIONS, Checkpoint())  # refreshes: the refresh token both held is used up
+    second.fetch(MENTIONS, Checkpoint())  # takes up the refreshed session instead of logging in
+    assert _logins(bluesky_fake) == 1
+    assert len(bluesky_fake.requests_to(r"refreshSession$")) == 1
+
+
 def test_the_session_is_refreshed_before_the_access_token_expires(bluesky_fake: FakeBluesky) -> None:
     later = [NOW]
     connector = make_bluesky(bluesky_fake.base_url, clock=lambda: later[0])
