@@ -322,12 +322,44 @@ class BlueskyHarness:
         return make_bluesky(base or self.fake.base_url, **extra).fetch(self.source, Checkpoint())
 
 
+@dataclass
+class BlueskySearchHarness(BlueskyHarness):
+    """The same failures on the other Bluesky source kind: keyword search (post views, not notifications)."""
+
+    source: str = "bluesky:search:Coventry"
+    listing: str = r"searchPosts$"
+
+    def add(self, text: str) -> str:
+        full = f"Coventry: {text}"
+        self.fake.add_post(author="pat.bsky.social", text=full)
+        return full
+
+    def add_many(self, count: int) -> None:
+        for n in range(count):
+            self.fake.add_post(author=f"resident{n % 7}.bsky.social", text=f"Coventry question {n}")
+
+    @staticmethod
+    def _post(n: int, **record: Any) -> dict[str, Any]:
+        note = BlueskyHarness._notification(n, **record)
+        return {k: note[k] for k in ("uri", "cid", "author", "record", "indexedAt")}
+
+    def good_and_bad(self) -> None:
+        self.serve({"posts": [self._post(2), self._post(1, text="Coventry fine")]})  # the first has no text
+
+    def overlapping_pages(self) -> int:
+        def post(n: int) -> dict[str, Any]:
+            return self._post(n, text=f"Coventry {n}")
+
+        self.serve({"posts": [post(3), post(2)], "cursor": "2"}, {"posts": [post(2), post(1)]})
+        return 3
+
+
 def _rss(items: str) -> str:
     channel = f"<channel><title>Coventry Telegraph</title>{items}</channel>"
     return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'
 
 
-@pytest.fixture(params=["x", "facebook", "rss", "bluesky"])
+@pytest.fixture(params=["x", "facebook", "rss", "bluesky", "bluesky-search"])
 def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     if request.param == "x":
         fake = FakeXApi(me="NHSCovWarks", tokens={BEARER, X_USER_CONTEXT["access_token"]}, clock=lambda: NOW)
@@ -338,9 +370,9 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
             page_id=PAGE_ID, page_token=PAGE_TOKEN, app_secret=APP_SECRET, clock=lambda: NOW
         ) as fake:
             yield FacebookHarness(fake)
-    elif request.param == "bluesky":
+    elif request.param.startswith("bluesky"):
         with FakeBluesky(handle=BLUESKY_HANDLE, app_password=BLUESKY_APP_PASSWORD, clock=lambda: NOW) as fake:
-            yield BlueskyHarness(fake)
+            yield BlueskyHarness(fake) if request.param == "bluesky" else BlueskySearchHarness(fake)
     else:
         with FakeNewsFeed(clock=lambda: NOW) as fake:
             url = fake.add_feed(
