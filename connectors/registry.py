@@ -10,6 +10,7 @@ from types import MappingProxyType
 from typing import Any
 
 from connectors.base import ParseResult
+from connectors.bluesky import BlueskyConnector, parse_bluesky_response
 from connectors.facebook import FacebookConnector, parse_graph_response
 from connectors.instagram import InstagramConnector, parse_instagram_response
 from connectors.linkedin import LinkedInConnector, parse_linkedin_response
@@ -23,6 +24,7 @@ CONNECTORS: Mapping[str, type] = MappingProxyType(
         RssConnector.slug: RssConnector,
         InstagramConnector.slug: InstagramConnector,
         LinkedInConnector.slug: LinkedInConnector,
+        BlueskyConnector.slug: BlueskyConnector,
     }
 )
 
@@ -33,6 +35,7 @@ IMPORT_PARSERS: Mapping[str, Callable[..., ParseResult]] = MappingProxyType(
         "facebook": parse_graph_response,
         "instagram": parse_instagram_response,
         "linkedin": parse_linkedin_response,
+        "bluesky": parse_bluesky_response,
     }
 )
 
@@ -54,3 +57,13 @@ def connector_class(slug: str) -> type[Any]:
         return CONNECTORS[slug]
     except KeyError:
         raise ValueError(f"no connector for platform {slug!r} (known: {', '.join(CONNECTORS)})") from None
+
+# What people call each platform, for pages, reports and emails.
+PLATFORM_NAMES = {
+    "x": "X",
+    "facebook": "Facebook",
+    "instagram": "Instagram",
+    "linkedin": "LinkedIn",
+    "bluesky": "Bluesky",
+    "rss": "News",
+}

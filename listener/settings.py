@@ -41,8 +41,9 @@ class DatabaseSettings(_Section):
 
 
 class AccountSettings(_Section):
-    platform: Literal["x", "facebook", "instagram", "linkedin"]
-    # X: handle without @; Facebook: page id; Instagram: @username; LinkedIn: organisation id
+    platform: Literal["x", "facebook", "instagram", "linkedin", "bluesky"]
+    # X: handle without @; Facebook: page id; Instagram: @username; LinkedIn: organisation id;
+    # Bluesky: the full handle (name.bsky.social)
     handle: str
     name: str = ""
     signs_replies: bool = True  # replies end with the agent's initials (policy 7.0)
@@ -51,7 +52,8 @@ class AccountSettings(_Section):
 
 class SourceSettings(_Section):
     # x:mentions:@handle | x:search:<query> | facebook:page:<id> | instagram:account:<ig user id> |
-    # linkedin:organization:<id> | rss:<url> | replay:<file>
+    # linkedin:organization:<id> | bluesky:mentions:@handle | bluesky:search:<query> | rss:<url> |
+    # replay:<file>
     key: str
     interval_seconds: int = Field(default=120, ge=10)
     enabled: bool = True
@@ -66,6 +68,8 @@ class SourceSettings(_Section):
             "facebook:page:",
             "instagram:account:",
             "linkedin:organization:",
+            "bluesky:mentions:@",
+            "bluesky:search:",
             "rss:",
             "replay:",
         )
@@ -180,6 +184,7 @@ class Secrets(BaseModel):
     facebook_page_token: SecretStr | None = None
     facebook_app_secret: SecretStr | None = None
     linkedin_access_token: SecretStr | None = None
+    bluesky_app_password: SecretStr | None = None  # an app password (Settings > Privacy and security)
     smtp_password: SecretStr | None = None
 
     @classmethod

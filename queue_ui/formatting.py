@@ -9,16 +9,10 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
+from connectors.registry import PLATFORM_NAMES
 from triage.guidance import KINDS
 
 LONDON = ZoneInfo("Europe/London")
-PLATFORM_NAMES = {
-    "x": "X",
-    "facebook": "Facebook",
-    "instagram": "Instagram",
-    "linkedin": "LinkedIn",
-    "rss": "News",
-}
 
 
 def duration(delta: timedelta) -> str:

@@ -188,4 +188,8 @@ def reply_link(reply: Reply) -> str | None:
     if reply.platform == "linkedin":  # the comment URN names the post's activity: open the post there
         activity = reply.platform_reply_id.removeprefix("urn:li:comment:(").split(",")[0]
         return f"https://www.linkedin.com/feed/update/{activity}/"
+    if reply.platform == "bluesky" and reply.platform_reply_id.startswith("at://"):
+        # at://<did>/app.bsky.feed.post/<rkey> -> the post's page on the app
+        did, _, rest = reply.platform_reply_id.removeprefix("at://").partition("/")
+        return f"https://bsky.app/profile/{did}/post/{rest.rpartition('/')[2]}"
     return None

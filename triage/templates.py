@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 PLACEHOLDERS = ("author_name", "agent_initials", "agent_first_name", "service_link")
-_PLATFORMS = ("x", "facebook", "instagram", "linkedin")
+_PLATFORMS = ("x", "facebook", "instagram", "linkedin", "bluesky")
 
 _PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 _SPACE_BEFORE_PUNCT_RE = re.compile(r"[ \t]+([,.!?;:])")

@@ -348,6 +348,7 @@ def _platform_name(platform: str) -> str:
         "facebook": "Facebook",
         "instagram": "Instagram",
         "linkedin": "LinkedIn",
+        "bluesky": "Bluesky",
         "rss": "the news",
     }
     return names.get(platform, platform)

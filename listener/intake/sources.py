@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from connectors import registry
 from connectors.base import Connector
+from listener.intake.session_files import SessionFile
 from listener.settings import Settings, SourceSettings
 from listener.store import audit, leases
 from listener.store.db import upsert_insert
@@ -22,7 +23,7 @@ from listener.store.models import Checkpoint, Source, User
 from listener.store.types import utcnow
 
 # The platforms replies are posted to (news feeds are read only).
-REPLY_PLATFORMS = ("x", "facebook", "instagram", "linkedin")
+REPLY_PLATFORMS = ("x", "facebook", "instagram", "linkedin", "bluesky")
 
 
 class ConnectorUnavailable(Exception):
@@ -158,7 +159,37 @@ def _build(settings: Settings, platform: str, base_url: str | None) -> Connector
         )
     if platform == "rss":
         return cls(keywords=settings.general.keywords, timeout=timeout)
+    if platform == "bluesky":
+        return _build_bluesky(settings, cls, base_url, timeout)
     raise ConnectorUnavailable(f"no settings are known for building a {platform} connector")
+
+
+def _build_bluesky(settings: Settings, cls: type, base_url: str | None, timeout: float) -> Connector:
+    """The board's Bluesky account: its handle from [[accounts]] (or its mentions source), an app password."""
+    password = _secret(settings, "bluesky_app_password")
+    if not password:
+        raise ConnectorUnavailable(
+            "Bluesky needs LISTENING_POST_BLUESKY_APP_PASSWORD (an app password, not the account's password)"
+        )
+    accounts = [a.handle.removeprefix("@") for a in settings.accounts if a.platform == "bluesky"]
+    watched = [
+        s.key.removeprefix("bluesky:mentions:@")
+        for s in settings.sources
+        if s.key.startswith("bluesky:mentions:@")
+    ]
+    handle = next(iter(accounts or watched), None)
+    if not handle:
+        raise ConnectorUnavailable(
+            'Bluesky needs the account\'s handle: an [[accounts]] entry with platform = "bluesky"'
+        )
+    return cls(
+        handle=handle,
+        app_password=password,
+        base_url=base_url,
+        timeout=timeout,
+        own_handles=accounts,
+        session_store=SessionFile.for_account(settings.general.data_dir, "bluesky", handle),
+    )
 
 
 @dataclass

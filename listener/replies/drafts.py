@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listener.incidents import alerts
+from listener.intake.sources import REPLY_PLATFORMS
 from listener.paths import load_config_toml
 from listener.queue.items import OPEN_STATUSES, ClaimConflict, NotOpen, claim, in_open_incident
 from listener.rules import lint_rules
@@ -25,13 +26,13 @@ from listener.store import audit
 from listener.store.models import Mention, QueueItem, Reply, Template, User
 from listener.users import has_role
 from triage.lint import Finding, LintResult, check_reply
+from triage.lint.bluesky import bluesky_length
 from triage.templates import ReplyTemplate, parse_templates
 
 WORKING = ("draft", "pending_approval")
 IN_FLIGHT = ("approved", "sending", "sent")
 MAX_REPLY_CHARS = 10_000  # far above any platform's limit: the checker reports the real one
 MAX_REASON_CHARS = 2_000
-REPLY_PLATFORMS = ("x", "facebook", "instagram", "linkedin")
 INSTAGRAM_TOP_LEVEL_ONLY = (
     "Instagram only allows replies to top-level comments, and this is a reply to a comment. "
     "Answer the comment it replies to instead, starting with this person's @username."
@@ -78,6 +79,8 @@ def length_used(text: str, platform: str) -> tuple[int, int]:
     if platform == "x":
         parsed = twitter_text.parse_tweet(text)
         return parsed.weightedLength, rules.x_max_weighted_length
+    if platform == "bluesky":
+        return bluesky_length(text, rules.bluesky_max_graphemes)[0], rules.bluesky_max_graphemes
     return len(text), rules.max_length(platform)
 
 

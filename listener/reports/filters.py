@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
+from connectors.registry import PLATFORM_NAMES
 from listener.settings import Settings
 from listener.store.models import Mention, QueueItem, User
 
@@ -77,6 +78,7 @@ ACCOUNT_SOURCES = {
     "facebook": "facebook:page:",
     "instagram": "instagram:account:",
     "linkedin": "linkedin:organization:",
+    "bluesky": "bluesky:mentions:",
 }
 
 
@@ -103,7 +105,7 @@ def account_label(account: str, settings: Settings) -> str:
     for configured in settings.accounts:
         if configured.platform == platform and configured.handle.lstrip("@") == handle.lstrip("@"):
             name = configured.name or configured.handle
-            return f"{name} ({'X' if platform == 'x' else 'Facebook'} {handle})"
+            return f"{name} ({PLATFORM_NAMES.get(platform, platform)} {handle})"
     return account
 
 

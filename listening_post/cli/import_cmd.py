@@ -1,10 +1,11 @@
-"""`listening-post import --platform x|facebook|instagram|linkedin FILE`: ingest a raw API response body.
+"""`listening-post import --platform x|facebook|instagram|linkedin|bluesky FILE`: ingest a raw API body.
 
 FILE holds what the platform's API returned (an X API v2 tweets response; a Graph API
 feed, tagged or comments response with nested comments; an Instagram media, tags or
 comments response, or a ``mentioned_comment``/``mentioned_media`` lookup; a LinkedIn posts
-or ``socialActions`` comments response), e.g. saved from a backfill or an export. Its posts
-go through the same ingest as polling; the command prints one JSON line
+or ``socialActions`` comments response; a Bluesky listNotifications or searchPosts response),
+e.g. saved from a backfill or an export. Its posts go through the same ingest as polling; the
+command prints one JSON line
 ``{"new": N, "duplicates": D, "rejected": R}``. Importing the same file again adds nothing.
 """
 
@@ -28,7 +29,7 @@ from listening_post.cli.common import add_store_options, open_store
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "import",
-        help="Ingest a raw X, Facebook, Instagram or LinkedIn API response body (backfill)",
+        help="Ingest a raw X, Facebook, Instagram, LinkedIn or Bluesky API response body (backfill)",
         description='Prints {"new": N, "duplicates": D, "rejected": R}. '
         "Importing the same file twice adds nothing.",
     )
@@ -62,6 +63,8 @@ def _own_accounts(settings: Settings, platform: str) -> dict[str, list[str]]:
         }
     if platform == "instagram":  # the IG user id and the @username both mark the account's own comments
         return {"own_ids": [n for a in accounts for n in (a.handle, a.user_id) if n]}
+    if platform == "bluesky":
+        return {"own_handles": [a.handle for a in accounts]}
     # A Facebook account's handle is its page id; a LinkedIn account's is its organisation id.
     return {"own_ids": [a.handle for a in accounts]}
 

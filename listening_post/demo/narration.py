@@ -46,6 +46,7 @@ def describe_beat(beat: Beat) -> str:
         "x": f"X @{beat.handle}",
         "facebook": f"Facebook, {beat.handle}",
         "instagram": f"Instagram @{beat.handle}",
+        "bluesky": f"Bluesky @{beat.handle}",
         "rss": f"news, {beat.handle}",
     }
     text = beat.title or beat.text

@@ -1,10 +1,10 @@
-"""The demo's outside world: loopback fakes of X, the Graph API and Instagram, and a local news site.
+"""The demo's outside world: loopback fakes of X, the Graph API, Instagram and Bluesky, and a local news site.
 
-The real connectors (tweepy, facebook-sdk, feedparser) poll these through the worker, with
+The real connectors (tweepy, facebook-sdk, atproto, feedparser) poll these through the worker, with
 credentials made up for this run: a connector that sent the wrong token would be refused,
 as the real platforms would refuse it. ``publish`` puts one scripted post where people
 would have posted it: a tweet, a visitor post on the board's Facebook page, a comment on the
-board's Instagram post, a news story.
+board's Instagram post, a Bluesky post, a news story.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 
+from connectors.bluesky.fake import FakeBluesky
 from connectors.facebook.fake import FakeGraphApi
 from connectors.instagram.fake import InstagramFake
 from connectors.rss.fake import FakeNewsFeed
@@ -23,6 +24,7 @@ NEWS_TITLE = "The Coventry Chronicle"
 NEWS_LINK = "https://www.coventry-chronicle.example"
 IG_USER_ID = "17841400000000001"
 IG_POST = "Flu jabs are free at community pharmacies across Coventry and Warwickshire this week. #FluJab"
+BLUESKY_HANDLE = "nhscovwarks.bsky.social"
 
 
 @dataclass(frozen=True)
@@ -36,12 +38,21 @@ class Credentials:
     x_access_token_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     facebook_page_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     facebook_app_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    bluesky_app_password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
 
 
 class DemoPlatforms:
-    """Start, publish, stop. ``x``, ``graph``, ``instagram`` and ``news`` are the running fakes."""
+    """Start, publish, stop. ``x``, ``graph``, ``instagram``, ``bluesky`` and ``news``: the running fakes."""
 
-    def __init__(self, *, x_handle: str, page_id: str, page_name: str, credentials: Credentials) -> None:
+    def __init__(
+        self,
+        *,
+        x_handle: str,
+        page_id: str,
+        page_name: str,
+        credentials: Credentials,
+        bluesky_handle: str = BLUESKY_HANDLE,
+    ) -> None:
         self.credentials = credentials
         # OAuth 1.0a requests carry the access token in their Authorization header; reads carry the bearer.
         self.x = FakeXApi(
@@ -62,6 +73,9 @@ class DemoPlatforms:
             app_secret=credentials.facebook_app_secret,
         )
         self.instagram_post = ""
+        self.bluesky = FakeBluesky(
+            handle=bluesky_handle, app_password=credentials.bluesky_app_password, name=page_name
+        )
         self.news = FakeNewsFeed()
         self.published = 0
 
@@ -70,12 +84,13 @@ class DemoPlatforms:
         self.graph.start()
         self.instagram.start()
         self.instagram_post = self.instagram.add_media(caption=IG_POST)["id"]
+        self.bluesky.start()
         self.news.start()
         self.news.add_feed(NEWS_SLUG, title=NEWS_TITLE, link=NEWS_LINK)
         return self
 
     def stop(self) -> None:
-        for fake in (self.x, self.graph, self.instagram, self.news):
+        for fake in (self.x, self.graph, self.instagram, self.bluesky, self.news):
             fake.stop()
 
     @property
@@ -91,6 +106,8 @@ class DemoPlatforms:
             self.graph.add_post(text=beat.text, author_name=beat.handle)
         elif beat.platform == "instagram":
             self.instagram.add_comment(on=self.instagram_post, text=beat.text, username=beat.handle)
+        elif beat.platform == "bluesky":
+            self.bluesky.add_post(author=beat.handle, text=beat.text)
         elif beat.platform == "rss":
             self.news.add_item(
                 NEWS_SLUG,

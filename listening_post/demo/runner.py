@@ -98,7 +98,7 @@ def demo_settings(
     """config/demo.toml with this run's addresses filled in, written to the folder and loaded from there.
 
     ``addresses``: the value of each ``@NAME@`` marker but ``@UI_PORT@`` (X_API, GRAPH_API,
-    INSTAGRAM_API, NEWS_FEED, SMTP_PORT).
+    INSTAGRAM_API, BLUESKY_API, NEWS_FEED, SMTP_PORT).
     """
     text = DEMO_TEMPLATE.read_text(encoding="utf-8")
     for name, value in {**addresses, "UI_PORT": str(ui_port)}.items():
@@ -121,6 +121,7 @@ def demo_settings(
             "x_access_token_secret": creds.x_access_token_secret,
             "facebook_page_token": creds.facebook_page_token,
             "facebook_app_secret": creds.facebook_app_secret,
+            "bluesky_app_password": creds.bluesky_app_password,
         }
     )
     return settings
@@ -225,7 +226,8 @@ class DemoRunner:
         self._stack.callback(self.platforms.stop)
         say(
             f"  Local fakes: X API {self.platforms.x.base_url}, Graph API {self.platforms.graph.base_url}, "
-            f"Instagram {self.platforms.instagram.base_url}, news feed {self.platforms.news_feed_url}"
+            f"Instagram {self.platforms.instagram.base_url}, Bluesky {self.platforms.bluesky.base_url}, "
+            f"news feed {self.platforms.news_feed_url}"
         )
         say(f"  Mail server for the alerts: smtp://{HOST}:{self.mailbox.port}")
 
@@ -233,6 +235,7 @@ class DemoRunner:
             "X_API": self.platforms.x.base_url,
             "GRAPH_API": self.platforms.graph.base_url,
             "INSTAGRAM_API": self.platforms.instagram.base_url,
+            "BLUESKY_API": self.platforms.bluesky.base_url,
             "NEWS_FEED": self.platforms.news_feed_url,
             "SMTP_PORT": str(self.mailbox.port),
         }

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class Beat:
     minute: float  # minutes after 08:00 of the simulated day
-    platform: str  # "x" | "facebook" | "instagram" | "rss"
-    handle: str  # author handle (X, Instagram), name (Facebook) or outlet (news)
+    platform: str  # "x" | "facebook" | "instagram" | "bluesky" | "rss"
+    handle: str  # author handle (X, Instagram, Bluesky), name (Facebook) or outlet (news)
     followers: int
     text: str
     url: str | None = None
@@ -90,6 +90,13 @@ ORDINARY: tuple[Beat, ...] = (
         32, "instagram", "kev_in_cov", 0, "Had mine yesterday in Earlsdon, took five minutes. Thank you! 💪"
     ),
     Beat(
+        33,
+        "bluesky",
+        "warwick-gp-nurse.bsky.social",
+        0,
+        "@nhscovwarks.bsky.social are the community flu clinics still running in Warwick this month?",
+    ),
+    Beat(
         34,
         "x",
         "worried_rob",
@@ -119,6 +126,13 @@ ORDINARY: tuple[Beat, ...] = (
     ),
     Beat(
         83, "x", "rugby_ray", 180, "@NHSCovWarks shout out to the 111 call handler last night, calm and kind."
+    ),
+    Beat(
+        87,
+        "bluesky",
+        "leamingtonlou.bsky.social",
+        0,
+        "Lovely care from the midwives at the birth centre this week, thank you @nhscovwarks.bsky.social 💙",
     ),
     Beat(91, "x", "alcester_ann", 65, "@NHSCovWarks how do I get a copy of my child's red book replaced?"),
 )

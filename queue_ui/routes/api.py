@@ -35,7 +35,7 @@ from queue_ui.settings_view import effective
 router = APIRouter(prefix="/api", tags=["queue"])
 
 Tab = Literal["new", "mine", "unassigned", "approval", "crisis", "closed"]
-Platform = Literal["x", "facebook", "instagram", "linkedin", "rss"]
+Platform = Literal["x", "facebook", "instagram", "linkedin", "bluesky", "rss"]
 Sentiment = Literal["negative", "neutral", "positive"]
 Due = Literal["overdue", "soon", "today"]
 
@@ -132,7 +132,7 @@ class SendOut(BaseModel):
 
 class LintIn(BaseModel):
     text: str = Field(max_length=replies.MAX_REPLY_CHARS)
-    platform: Literal["x", "facebook", "instagram", "linkedin"]
+    platform: Literal["x", "facebook", "instagram", "linkedin", "bluesky"]
 
 
 class LintOut(BaseModel):

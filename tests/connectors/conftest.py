@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from connectors.bluesky import BlueskyConnector
+from connectors.bluesky.fake import FakeBluesky
 from connectors.facebook import FacebookConnector
 from connectors.facebook.fake import FakeGraphApi
 from connectors.instagram import InstagramConnector
@@ -36,6 +38,8 @@ X_USER_CONTEXT = {
     "access_token": "1500000000000000001-fakeaccesstoken01",
     "access_token_secret": "fakeaccesstokensecret00000001",
 }
+BLUESKY_HANDLE = "nhscovwarks.bsky.social"
+BLUESKY_APP_PASSWORD = "fake-appp-assw-ord1"
 # Every fake and connector in these tests runs on this clock: ids, windows and retry times are exact.
 NOW = datetime(2025, 3, 3, 10, 0, tzinfo=UTC)
 
@@ -65,6 +69,24 @@ def graph_fake() -> Iterator[FakeGraphApi]:
 def news_fake() -> Iterator[FakeNewsFeed]:
     with FakeNewsFeed(clock=clock) as fake:
         yield fake
+
+
+@pytest.fixture
+def bluesky_fake() -> Iterator[FakeBluesky]:
+    with FakeBluesky(handle=BLUESKY_HANDLE, app_password=BLUESKY_APP_PASSWORD, clock=clock) as fake:
+        yield fake
+
+
+def make_bluesky(base_url: str, **kwargs: object) -> BlueskyConnector:
+    options: dict = {
+        "handle": BLUESKY_HANDLE,
+        "app_password": BLUESKY_APP_PASSWORD,
+        "base_url": base_url,
+        "timeout": TIMEOUT,
+        "clock": clock,
+    }
+    options.update(kwargs)
+    return BlueskyConnector(**options)
 
 
 def make_x(base_url: str, **kwargs: object) -> XConnector:

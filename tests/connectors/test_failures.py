@@ -16,6 +16,8 @@ from typing import Any, Protocol
 import pytest
 
 from connectors.base import Checkpoint, Mention, PayloadError, PermanentError, TemporaryError
+from connectors.bluesky import fake as bluesky
+from connectors.bluesky.fake import FakeBluesky
 from connectors.facebook import fake as graph
 from connectors.facebook.fake import FakeGraphApi
 from connectors.fake_server import Failure
@@ -29,6 +31,8 @@ from connectors.x.fake import FakeXApi
 from tests.connectors.conftest import (
     APP_SECRET,
     BEARER,
+    BLUESKY_APP_PASSWORD,
+    BLUESKY_HANDLE,
     IG_USER_ID,
     LINKEDIN_ORG_ID,
     LINKEDIN_TOKEN,
@@ -37,6 +41,7 @@ from tests.connectors.conftest import (
     PAGE_TOKEN,
     SHORT_TIMEOUT,
     X_USER_CONTEXT,
+    make_bluesky,
     make_facebook,
     make_instagram,
     make_linkedin,
@@ -44,7 +49,7 @@ from tests.connectors.conftest import (
     make_x,
 )
 
-SECRETS = [BEARER, PAGE_TOKEN, APP_SECRET, LINKEDIN_TOKEN, *X_USER_CONTEXT.values()]
+SECRETS = [BEARER, PAGE_TOKEN, APP_SECRET, LINKEDIN_TOKEN, BLUESKY_APP_PASSWORD, *X_USER_CONTEXT.values()]
 EMOJI_RTL = "שלום 👋🏽 مرحبا بكم \u200f(RTL)\u200e 🇬🇧 👨‍👩‍👧 test"
 LONG = ("Waiting times at the walk-in centre are far too long. " * 200)[:10_000]
 MALFORMED_JSON = '{"data": [{"id": "1", "text": "cut off'
@@ -411,12 +416,106 @@ class RssHarness:
         return make_rss(**extra).fetch(source, Checkpoint())
 
 
+@dataclass
+class BlueskyHarness:
+    fake: FakeBluesky
+    source: str = f"bluesky:mentions:@{BLUESKY_HANDLE}"
+    listing: str = r"listNotifications$"
+
+    def add(self, text: str) -> str:
+        full = f"@{BLUESKY_HANDLE} {text}"
+        self.fake.add_post(author="pat.bsky.social", text=full)
+        return full
+
+    def add_many(self, count: int) -> None:
+        for n in range(count):
+            self.fake.add_post(author=f"resident{n % 7}.bsky.social", text=f"@{BLUESKY_HANDLE} question {n}")
+
+    def fail(self, status: int) -> None:
+        self.fake.inject(bluesky.http_error(status), path=self.listing)
+
+    def rate_limit(self) -> None:
+        self.fake.inject(bluesky.rate_limited(reset_at=int(RESET_AT.timestamp())), path=self.listing)
+
+    def serve(self, *bodies: Any) -> None:
+        for body in bodies:
+            self.fake.inject(Failure(status=200, body=body), path=self.listing)
+
+    @staticmethod
+    def _notification(n: int, **record: Any) -> dict[str, Any]:
+        uri = f"at://did:plc:resident{n:016d}/app.bsky.feed.post/3ljhow47e22{n:02d}"
+        return {
+            "uri": uri,
+            "cid": f"bafyreiresident{n:04d}",
+            "author": {"did": f"did:plc:resident{n:016d}", "handle": f"resident{n}.bsky.social"},
+            "reason": "mention",
+            "record": {"$type": "app.bsky.feed.post", "createdAt": "2025-03-03T09:00:00.000Z", **record},
+            "isRead": False,
+            "indexedAt": f"2025-03-03T09:{n:02d}:00.000Z",
+        }
+
+    def good_and_bad(self) -> None:
+        good = self._notification(1, text=f"@{BLUESKY_HANDLE} fine")
+        bad = self._notification(2)  # the record has no text
+        self.serve({"notifications": [bad, good]})
+
+    def overlapping_pages(self) -> int:
+        def note(n: int) -> dict[str, Any]:
+            return self._notification(n, text=f"@{BLUESKY_HANDLE} {n}")
+
+        self.serve(
+            {"notifications": [note(3), note(2)], "cursor": "abc"}, {"notifications": [note(2), note(1)]}
+        )
+        return 3
+
+    def hang(self) -> None:
+        self.fake.inject(Failure(hang=True), path=self.listing)
+
+    def fetch(
+        self, *, timeout: float | None = None, base: str | None = None
+    ) -> tuple[list[Mention], Checkpoint]:
+        extra = {"timeout": timeout} if timeout else {}
+        return make_bluesky(base or self.fake.base_url, **extra).fetch(self.source, Checkpoint())
+
+
+@dataclass
+class BlueskySearchHarness(BlueskyHarness):
+    """The same failures on the other Bluesky source kind: keyword search (post views, not notifications)."""
+
+    source: str = "bluesky:search:Coventry"
+    listing: str = r"searchPosts$"
+
+    def add(self, text: str) -> str:
+        full = f"Coventry: {text}"
+        self.fake.add_post(author="pat.bsky.social", text=full)
+        return full
+
+    def add_many(self, count: int) -> None:
+        for n in range(count):
+            self.fake.add_post(author=f"resident{n % 7}.bsky.social", text=f"Coventry question {n}")
+
+    @staticmethod
+    def _post(n: int, **record: Any) -> dict[str, Any]:
+        note = BlueskyHarness._notification(n, **record)
+        return {k: note[k] for k in ("uri", "cid", "author", "record", "indexedAt")}
+
+    def good_and_bad(self) -> None:
+        self.serve({"posts": [self._post(2), self._post(1, text="Coventry fine")]})  # the first has no text
+
+    def overlapping_pages(self) -> int:
+        def post(n: int) -> dict[str, Any]:
+            return self._post(n, text=f"Coventry {n}")
+
+        self.serve({"posts": [post(3), post(2)], "cursor": "2"}, {"posts": [post(2), post(1)]})
+        return 3
+
+
 def _rss(items: str) -> str:
     channel = f"<channel><title>Coventry Telegraph</title>{items}</channel>"
     return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'
 
 
-@pytest.fixture(params=["x", "facebook", "rss", "instagram", "linkedin"])
+@pytest.fixture(params=["x", "facebook", "rss", "instagram", "linkedin", "bluesky", "bluesky-search"])
 def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     if request.param == "x":
         fake = FakeXApi(me="NHSCovWarks", tokens={BEARER, X_USER_CONTEXT["access_token"]}, clock=lambda: NOW)
@@ -437,6 +536,9 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
         li_fake = LinkedInFake(org_id=LINKEDIN_ORG_ID, token=LINKEDIN_TOKEN, clock=lambda: NOW)
         with li_fake:
             yield LinkedInHarness(li_fake)
+    elif request.param.startswith("bluesky"):
+        with FakeBluesky(handle=BLUESKY_HANDLE, app_password=BLUESKY_APP_PASSWORD, clock=lambda: NOW) as fake:
+            yield BlueskyHarness(fake) if request.param == "bluesky" else BlueskySearchHarness(fake)
     else:
         with FakeNewsFeed(clock=lambda: NOW) as fake:
             url = fake.add_feed(

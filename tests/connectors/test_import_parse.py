@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connectors.base import ParseResult, PayloadError
+from connectors.bluesky import parse_bluesky_response
 from connectors.facebook import parse_graph_response
 from connectors.registry import IMPORT_PARSERS
 from connectors.x import parse_tweets_response
@@ -172,6 +173,7 @@ def test_graph_unreadable_bodies_are_payload_errors(body: str) -> None:
 def test_import_parsers_are_registered_by_platform() -> None:
     assert IMPORT_PARSERS["x"] is parse_tweets_response
     assert IMPORT_PARSERS["facebook"] is parse_graph_response
+    assert IMPORT_PARSERS["bluesky"] is parse_bluesky_response
 
 
 # Hostile input -------------------------------------------------------------------------
@@ -208,6 +210,25 @@ graphish = st.fixed_dictionaries(
     },
 )
 
+bluesky_post = st.fixed_dictionaries(
+    {},
+    optional={
+        "uri": st.one_of(
+            json_values, st.just("at://did:plc:abcdefghijklmnopqrstuvwx/app.bsky.feed.post/3l2")
+        ),
+        "cid": st.one_of(json_values, st.just("bafyreiabcdefgh")),
+        "author": st.one_of(
+            json_values, st.fixed_dictionaries({"did": st.just("did:plc:a"), "handle": json_values})
+        ),
+        "reason": st.one_of(json_values, st.sampled_from(["mention", "reply", "quote", "like"])),
+        "record": st.one_of(
+            json_values,
+            st.fixed_dictionaries({"text": json_values, "createdAt": json_values, "reply": json_values}),
+        ),
+        "indexedAt": st.one_of(json_values, st.just("2025-03-04T08:12:31.000Z")),
+    },
+)
+
 
 def _parses_or_payload_error(parse: Any, body: Any) -> None:
     try:
@@ -237,10 +258,24 @@ def test_any_graph_shaped_body_parses_or_is_a_payload_error(body: dict[str, Any]
     _parses_or_payload_error(parse_graph_response, json.dumps(body))
 
 
+@given(
+    st.one_of(
+        st.fixed_dictionaries({"notifications": st.lists(bluesky_post | json_values, max_size=4)}),
+        st.fixed_dictionaries(
+            {"posts": st.lists(bluesky_post | json_values, max_size=4), "cursor": json_values}
+        ),
+    )
+)
+def test_any_bluesky_shaped_body_parses_or_is_a_payload_error(body: dict[str, Any]) -> None:
+    _parses_or_payload_error(parse_bluesky_response, body)
+    _parses_or_payload_error(parse_bluesky_response, json.dumps(body))
+
+
 @given(st.text(max_size=200))
 def test_any_text_body_parses_or_is_a_payload_error(body: str) -> None:
     _parses_or_payload_error(parse_tweets_response, body)
     _parses_or_payload_error(parse_graph_response, body)
+    _parses_or_payload_error(parse_bluesky_response, body)
 
 
 def test_a_referenced_post_with_an_unusable_id_is_left_out_not_an_error():

@@ -20,6 +20,8 @@ from connectors.registry import CONNECTORS, connector_class, platform_of
         ("replay:demo.jsonl", "replay"),
         ("instagram:account:17841400000000001", "instagram"),
         ("linkedin:organization:2414183", "linkedin"),
+        ("bluesky:mentions:@nhscovwarks.bsky.social", "bluesky"),
+        ("bluesky:search:NHS Coventry", "bluesky"),
     ],
 )
 def test_platform_of_source(source: str, slug: str) -> None:
@@ -33,7 +35,7 @@ def test_unknown_sources_are_refused(source: str) -> None:
 
 
 def test_every_connector_keeps_the_contract() -> None:
-    assert set(CONNECTORS) == {"x", "facebook", "rss", "instagram", "linkedin"}
+    assert set(CONNECTORS) == {"x", "facebook", "rss", "instagram", "linkedin", "bluesky"}
     for slug, cls in CONNECTORS.items():
         assert connector_class(slug) is cls and cls.slug == slug
         assert isinstance(cls.max_reply_length, int)

@@ -69,6 +69,40 @@ GRAPH_BODY = {
     "paging": {"cursors": {"before": "a", "after": "b"}},
 }
 
+BSKY_POST = "at://did:plc:pat0000000000000000000000/app.bsky.feed.post/3ljhow47e2223"
+BLUESKY_BODY = {
+    "notifications": [
+        {
+            "uri": BSKY_POST,
+            "cid": "bafyreij3oxqt7ll3rid3btm7zibtnnef4gzvzpadq6jpa3zc7noigodtsq",
+            "author": {
+                "did": "did:plc:pat0000000000000000000000",
+                "handle": "pat.bsky.social",
+                "displayName": "Pat",
+            },
+            "reason": "mention",
+            "record": {
+                "$type": "app.bsky.feed.post",
+                "text": "@nhscovwarks.bsky.social my appointment was cancelled again, who do I call?",
+                "createdAt": "2025-03-04T09:15:00.000Z",
+                "langs": ["en"],
+            },
+            "isRead": False,
+            "indexedAt": "2025-03-04T09:15:01.120Z",
+        },
+        {
+            "uri": "at://did:plc:kim0000000000000000000000/app.bsky.feed.like/3ljhow47e2224",
+            "cid": "bafyreilike",
+            "author": {"did": "did:plc:kim0000000000000000000000", "handle": "kim.bsky.social"},
+            "reason": "like",
+            "record": {"$type": "app.bsky.feed.like", "createdAt": "2025-03-04T09:16:00.000Z"},
+            "isRead": False,
+            "indexedAt": "2025-03-04T09:16:00.000Z",
+        },
+    ],
+    "cursor": "2025-03-04T09:16:00.000Z::bafyreilike",
+}
+
 
 @pytest.fixture
 def cli(tmp_path: Path):
@@ -107,6 +141,20 @@ def test_an_x_response_is_ingested_and_a_second_import_adds_nothing(cli, capsys)
 def test_a_graph_feed_with_nested_comments_is_ingested_once(cli, capsys):
     assert cli("facebook", GRAPH_BODY, capsys)[:2] == (0, {"new": 2, "duplicates": 0, "rejected": 0})
     assert cli("facebook", GRAPH_BODY, capsys)[:2] == (0, {"new": 0, "duplicates": 2, "rejected": 0})
+
+
+def test_a_bluesky_notifications_body_is_ingested_once_and_likes_are_left_out(cli, capsys):
+    assert cli("bluesky", BLUESKY_BODY, capsys)[:2] == (0, {"new": 1, "duplicates": 0, "rejected": 0})
+    assert cli("bluesky", BLUESKY_BODY, capsys)[:2] == (0, {"new": 0, "duplicates": 1, "rejected": 0})
+    engine = make_engine(cli.db)
+    with write_transaction(engine) as s:
+        mention = s.scalars(select(Mention)).one()
+        assert (mention.platform, mention.external_id, mention.source_key) == (
+            "bluesky",
+            BSKY_POST,
+            "bluesky:import:bluesky.json",
+        )
+    engine.dispose()
 
 
 @pytest.mark.parametrize("body", ["{not json", "[1, 2]", '{"error": {"message": "expired", "code": 190}}'])

@@ -33,6 +33,15 @@ def test_blocked_reply_exits_one_with_findings(capsys: pytest.CaptureFixture[str
     assert set(pd) == {"rule", "severity", "start", "end", "message", "suggestion"}
 
 
+def test_bluesky_is_a_platform(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = lint(capsys, "--platform", "bluesky", "See https://www.nhs.uk/conditions/flu-vaccine/ ^JB")
+    assert (code, out) == (0, {"ok": True, "findings": []})
+    _, out = lint(capsys, "--platform", "bluesky", "👋🏽" * 300)  # 300 graphemes, 600 code points
+    assert "length" not in {f["rule"] for f in out["findings"]}
+    code, out = lint(capsys, "--platform", "bluesky", "a" * 301)
+    assert code == 1 and "length" in {f["rule"] for f in out["findings"]}
+
+
 def test_reads_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("Thanks 👍\n"))
     code, out = lint(capsys, "--platform", "x", "-")

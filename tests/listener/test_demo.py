@@ -146,6 +146,14 @@ def test_demo_plays_the_day_opens_a_crisis_and_emails_the_leads(demo: DemoProces
         assert queue_page.status_code == 200
         assert "where can I get my flu jab" in queue_page.text and "Riverside" in queue_page.text
 
+        # The Bluesky account is polled too: its post reaches the queue (the worker polls every 10 s).
+        def on_bluesky() -> bool:
+            return "community flu clinics still running in Warwick" in client.get("/queue?tab=new").text
+
+        while not on_bluesky():
+            assert time.monotonic() < deadline, "the Bluesky post never reached the queue\n" + demo.output
+            time.sleep(0.5)
+
     # Ctrl-C stops everything and removes the folder.
     demo.proc.send_signal(signal.SIGINT)
     demo.wait_for(r"Stopped, and the demo's folder is removed", deadline)

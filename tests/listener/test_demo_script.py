@@ -33,6 +33,7 @@ ADDRESSES = {
     "X_API": "http://127.0.0.1:9",
     "GRAPH_API": "http://127.0.0.1:9",
     "INSTAGRAM_API": "http://127.0.0.1:9",
+    "BLUESKY_API": "http://127.0.0.1:9",
     "NEWS_FEED": "http://127.0.0.1:9/feeds/chronicle.xml",
     "SMTP_PORT": "9",
 }
@@ -49,9 +50,11 @@ def sources(settings: Settings) -> dict[str, str]:
 
 def as_mention(beat: Beat, number: int, at: datetime, keys: dict[str, str]) -> Mention:
     """The post as the platform's connector would hand it over."""
-    kind = {"x": "mention", "facebook": "post", "instagram": "comment", "rss": "news"}[beat.platform]
+    kind = {"x": "mention", "facebook": "post", "instagram": "comment", "bluesky": "mention", "rss": "news"}[
+        beat.platform
+    ]
     text = f"{beat.title}\n\n{beat.text}" if beat.title else beat.text
-    handle = beat.handle if beat.platform in ("x", "instagram") else ""
+    handle = beat.handle if beat.platform in ("x", "instagram", "bluesky") else ""
     return Mention(
         platform=beat.platform,
         external_id=f"day-{number}",

@@ -285,13 +285,16 @@ def test_admin_edits_override_the_default_templates(engine):
     with write_transaction(engine) as session:
         merged = {t.id: t for t in replies.reply_templates(session)}
     assert merged[first.id].title == "Edited" and merged[first.id].platforms == first.platforms
-    assert merged["new-one"].platforms == ("x", "facebook", "instagram", "linkedin")
+    assert merged["new-one"].platforms == ("x", "facebook", "instagram", "linkedin", "bluesky")
     assert len(merged) == len(defaults) + 1
 
 
 def test_length_counts_as_the_platform_does():
     assert replies.length_used("see https://example.org/a/very/long/path/indeed/yes", "x") == (27, 280)
     assert replies.length_used("abc", "facebook")[0] == 3
+    # the link is shown as example.org/a/very/long/... (27); the hand with its skin tone is one
+    bluesky = replies.length_used("👋🏽 see https://example.org/a/very/long/path/indeed/yes", "bluesky")
+    assert bluesky == (33, 300)
 
 
 def test_accounts_that_do_not_sign_are_not_asked_for_initials():

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from connectors.bluesky import BlueskyConnector
 from connectors.facebook import FacebookConnector
 from connectors.instagram import InstagramConnector
 from connectors.linkedin import LinkedInConnector
 from connectors.rss import RssConnector
 from connectors.x import XConnector
+from listener.intake.session_files import SessionFile
 from listener.intake.sources import build_connectors, clear_attention, sync_sources
 from listener.settings import Secrets, Settings
 from listener.store.db import write_transaction
@@ -142,3 +144,39 @@ def test_linkedin_without_its_token_is_unpolled_with_the_reason():
     built = build_connectors(settings([{"key": LINKEDIN}, {"key": INSTAGRAM}]))
     assert "LISTENING_POST_LINKEDIN_ACCESS_TOKEN" in built.unavailable[LINKEDIN]
     assert "LISTENING_POST_FACEBOOK_PAGE_TOKEN" in built.unavailable[INSTAGRAM]
+BSKY_MENTIONS = "bluesky:mentions:@nhscovwarks.bsky.social"
+BSKY_SEARCH = "bluesky:search:NHS Coventry"
+
+
+def test_bluesky_sources_share_one_connector_that_keeps_its_session_in_the_data_dir(tmp_path):
+    configured = Settings.model_validate(
+        {
+            "general": {"data_dir": str(tmp_path)},
+            "accounts": [{"platform": "bluesky", "handle": "nhscovwarks.bsky.social"}],
+            "sources": [{"key": BSKY_MENTIONS}, {"key": BSKY_SEARCH}],
+        }
+    )
+    configured.secrets = Secrets(bluesky_app_password="abcd-efgh-ijkl-mnop")
+    built = build_connectors(configured)
+    connector = built.by_source[BSKY_MENTIONS]
+    assert isinstance(connector, BlueskyConnector) and built.by_source[BSKY_SEARCH] is connector
+    assert built.by_platform["bluesky"] is connector
+    assert connector.handle == "nhscovwarks.bsky.social"
+    assert connector.store.path == tmp_path / "sessions" / "bluesky-nhscovwarks.bsky.social.session"
+
+
+def test_bluesky_without_an_app_password_is_not_polled_and_says_which_secret():
+    built = build_connectors(settings([{"key": BSKY_MENTIONS}]))
+    assert "LISTENING_POST_BLUESKY_APP_PASSWORD" in built.unavailable[BSKY_MENTIONS]
+    assert "bluesky" not in built.by_platform
+
+
+def test_a_session_file_round_trips_and_only_its_owner_can_read_it(tmp_path):
+    store = SessionFile.for_account(tmp_path, "bluesky", "@NHS.bsky.social")
+    assert store.load() is None
+    store.save("handle:::did:::access:::refresh:::https://pds")
+    store.save("second")
+    assert store.load() == "second"
+    assert store.path.name == "bluesky-nhs.bsky.social.session"
+    assert store.path.stat().st_mode & 0o077 == 0
+    assert [p.name for p in store.path.parent.iterdir()] == [store.path.name]

@@ -65,6 +65,9 @@ def test_draft_send_and_the_checker(client_as, seed):
 def test_lint_endpoint(client_as):
     body = client_as("agent").api("POST", "/api/lint", json={"text": BLOCKED, "platform": "x"}).json()
     assert body["ok"] is False and body["limit"] == 280 and body["used"] == len(BLOCKED)
+    text = "Thanks 👋🏽 see https://www.nhs.uk/conditions/flu-vaccine/ ^AB"
+    bluesky = client_as("agent").api("POST", "/api/lint", json={"text": text, "platform": "bluesky"}).json()
+    assert (bluesky["limit"], bluesky["used"]) == (300, len("Thanks 👋 see www.nhs.uk/conditions/f... ^AB"))
 
 
 def test_assign_and_release(client_as, seed, make_user):

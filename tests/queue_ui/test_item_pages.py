@@ -254,3 +254,25 @@ def test_a_linkedin_comment_offers_deleting_and_says_it_cannot_be_undone(client_
     assert client.form(f"/items/{comment.item_id}/hide", {"reason": "Spam"}).status_code == 303
     assert "Waiting to be deleted" in client.get(f"/items/{comment.item_id}").text
     assert "Delete this comment" not in client.get(f"/items/{post.item_id}").text
+def test_a_bluesky_item_has_the_composer_and_a_sent_reply_links_to_the_app(client_as, seed, engine):
+    client = client_as("agent")
+    item = seed("@nhscovwarks.bsky.social where do I book?", platform="bluesky", source="bluesky:search:NHS")
+    html = client.get(f"/items/{item.item_id}").text
+    assert "Your reply on Bluesky" in html
+    with write_transaction(engine) as session:
+        session.add(
+            Reply(
+                queue_item_id=item.item_id,
+                platform="bluesky",
+                source_key="bluesky:search:NHS",
+                text="You can book online ^AB",
+                status="sent",
+                author_id=client.user.id,
+                idempotency_key="k-bluesky",
+                platform_reply_id="at://did:plc:abcdefghijklmnopqrstuvwx/app.bsky.feed.post/3ljhow47e2224",
+                sent_at=NOW,
+            )
+        )
+    html = client.get(f"/items/{item.item_id}").text
+    assert 'href="https://bsky.app/profile/did:plc:abcdefghijklmnopqrstuvwx/post/3ljhow47e2224"' in html
+    assert "see the reply on Bluesky" in html

@@ -242,6 +242,34 @@ def test_length_finding_starts_where_the_limit_is_passed() -> None:
     assert "292" in finding.message and "280" in finding.message
 
 
+FAMILY = "👨‍👩‍👧"  # five code points, eight UTF-16 units, one grapheme
+FLU = "https://www.nhs.uk/conditions/flu-vaccine/"  # shown as www.nhs.uk/conditions/f... (26)
+
+
+@pytest.mark.parametrize(
+    ("text", "blocked"),
+    [
+        (FAMILY * 300, False),  # 300 graphemes: what the app allows, though 1,500 code points
+        ("a" * 301, True),
+        (f"{FLU} " + "a" * 273, False),  # 26 + 1 + 273 = 300, though the link is 42 characters
+        (f"{FLU} " + "a" * 274, True),
+        ("nhs.uk/conditions/flu-vaccine " + "a" * 270, False),  # no scheme: kept as typed (30)
+        ("nhs.uk/conditions/flu-vaccine " + "a" * 271, True),
+    ],
+)
+def test_bluesky_counts_graphemes_and_links_as_the_app_shortens_them(text: str, blocked: bool) -> None:
+    found = [f for f in run(text, platform="bluesky").findings if f.rule == "length"]
+    assert bool(found) == blocked
+    if found:
+        assert "as Bluesky counts it" in found[0].message and "300" in found[0].message
+
+
+def test_bluesky_length_finding_starts_at_the_first_grapheme_past_the_limit() -> None:
+    text = FAMILY * 299 + "ab"
+    (finding,) = [f for f in run(text, platform="bluesky").findings if f.rule == "length"]
+    assert text[finding.start :] == "b"
+
+
 def test_ok_is_false_exactly_when_something_blocks() -> None:
     assert run("Thanks for your message ^JB").ok
     warned = run("Thanks guys")  # warnings only
@@ -306,7 +334,7 @@ def test_bad_config_is_reported(bad: dict[str, Any]) -> None:
 @settings(max_examples=200)
 @given(
     st.text(),
-    st.sampled_from(["x", "facebook"]),
+    st.sampled_from(["x", "facebook", "bluesky"]),
     st.booleans(),
     st.one_of(st.none(), st.text(max_size=30)),
     st.booleans(),

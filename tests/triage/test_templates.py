@@ -73,7 +73,7 @@ def test_listening_message_is_the_policy_wording() -> None:
     assert crisis.text.startswith(LISTENING_MESSAGE)
 
 
-@pytest.mark.parametrize("platform", ["x", "facebook"])
+@pytest.mark.parametrize("platform", ["x", "facebook", "bluesky"])
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize(
     ("author", "initials", "first", "link"),
@@ -153,4 +153,4 @@ def test_bad_templates_are_reported(bad: dict) -> None:
 
 def test_template_defaults_to_every_reply_platform() -> None:
     t = ReplyTemplate.from_dict({"id": "a", "title": "A", "body": "b", "for_kinds": ["comment"]})
-    assert t.platforms == ("x", "facebook", "instagram", "linkedin")
+    assert t.platforms == ("x", "facebook", "instagram", "linkedin", "bluesky")

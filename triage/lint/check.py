@@ -53,7 +53,8 @@ def check_reply(
 ) -> LintResult:
     """Check a reply against policy sections 5.2, 7.0 and 7.1.
 
-    ``platform`` is "x", "facebook", "instagram" or "linkedin" (anything else raises ``ValueError``).
+    ``platform`` is one of ``PLATFORMS`` ("x", "facebook", "instagram", "linkedin", "bluesky"; anything else
+    raises ``ValueError``).
     ``signs_replies`` is the account's setting: whether replies end with the writer's
     initials or first name. The result is not ok when any finding blocks sending.
     """

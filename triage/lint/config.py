@@ -99,6 +99,7 @@ class LintConfig:
     instagram_max_length: int = 2200
     linkedin_max_length: int = 1250
     linkedin_max_hashtags: int = 2
+    bluesky_max_graphemes: int = 300
     max_line_length: int = 200
     long_sentence_words: int = 25
     very_long_sentence_words: int = 35
@@ -128,11 +129,12 @@ class LintConfig:
         object.__setattr__(self, "acronym_pattern", pattern)
 
     def max_length(self, platform: str) -> int:
-        """The platform's reply limit in characters (X's is weighted: see ``triage.lint.length``)."""
+        """The platform's reply limit (X's weighted, Bluesky's in graphemes: see ``triage.lint.length``)."""
         return {
             "x": self.x_max_weighted_length,
             "instagram": self.instagram_max_length,
             "linkedin": self.linkedin_max_length,
+            "bluesky": self.bluesky_max_graphemes,
         }.get(platform, self.facebook_max_length)
 
     @classmethod
@@ -153,6 +155,7 @@ class LintConfig:
             instagram_max_length=int(_number(limits, "instagram_max_length", cls.instagram_max_length)),
             linkedin_max_length=int(_number(limits, "linkedin_max_length", cls.linkedin_max_length)),
             linkedin_max_hashtags=int(_number(limits, "linkedin_max_hashtags", cls.linkedin_max_hashtags)),
+            bluesky_max_graphemes=int(_number(limits, "bluesky_max_graphemes", cls.bluesky_max_graphemes)),
             max_line_length=int(_number(limits, "max_line_length", cls.max_line_length)),
             long_sentence_words=int(_number(limits, "long_sentence_words", cls.long_sentence_words)),
             very_long_sentence_words=int(

@@ -7,11 +7,12 @@ import re
 import twitter_text
 from twitter_text.config import config as _twitter_config
 
+from triage.lint.bluesky import bluesky_length
 from triage.lint.config import LintConfig
 from triage.lint.findings import Finding
 from triage.lint.reply import Reply
 
-PLATFORMS = ("x", "facebook", "instagram", "linkedin")
+PLATFORMS = ("x", "facebook", "instagram", "linkedin", "bluesky")
 _WHERE = {
     "facebook": "on Facebook",
     "instagram": "for an Instagram comment",
@@ -42,6 +43,10 @@ def check_length(reply: Reply, rules: LintConfig, platform: str) -> list[Finding
         limit, length = rules.x_max_weighted_length, parsed.weightedLength
         how = "as X counts it (every link counts as 23 characters and most emoji as 2)"
         over_at = _first_index_past(text, parsed.validRangeEnd + 1) if length > limit else len(text)
+    elif platform == "bluesky":
+        limit = rules.bluesky_max_graphemes
+        length, over_at = bluesky_length(text, limit)
+        how = "as Bluesky counts it (an emoji counts as 1, and each link as the app shortens it)"
     else:
         limit, length, how = rules.max_length(platform), len(text), _WHERE[platform]
         over_at = limit

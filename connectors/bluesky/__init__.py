@@ -1,0 +1,6 @@
+"""Bluesky (the AT Protocol): mentions, replies and quotes of our account, keyword searches, replies."""
+
+from connectors.bluesky.connector import BlueskyConnector, MemorySessionStore, SessionStore, parse_source
+from connectors.bluesky.parse import parse_bluesky_response
+
+__all__ = ["BlueskyConnector", "MemorySessionStore", "SessionStore", "parse_bluesky_response", "parse_source"]
