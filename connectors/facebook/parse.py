@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from connectors.base import Author, Mention, ParseResult, PayloadError
 from connectors.facebook.models import Edge, GraphItem
-from connectors.validation import describe, label, load_json_object
+from connectors.validation import describe, label, load_json_object, safe_mention
 
 EdgeName = Literal["auto", "feed", "tagged", "comments"]
 
@@ -131,7 +131,7 @@ class _Parser:
             metrics["replies"] = item.comment_count
         if item.shares is not None:
             metrics["reposts"] = item.shares.count
-        return Mention(
+        mention = Mention(
             platform="facebook",
             external_id=item.id,
             source=self.source,
@@ -146,3 +146,4 @@ class _Parser:
             is_own=bool(author.id) and author.id in self.own_ids,
             raw=_clean(raw),
         )
+        return safe_mention(mention)

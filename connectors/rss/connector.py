@@ -27,6 +27,7 @@ from connectors.base import (
     TemporaryError,
 )
 from connectors.http import DEFAULT_TIMEOUT, make_session, retry_after, transport_error
+from connectors.validation import safe_mention
 
 USER_AGENT = "ListeningPost/0.1 (+news monitoring for an NHS comms team)"
 
@@ -175,7 +176,8 @@ class RssConnector:
             if not item_id or not (title or summary):
                 rejected.append(f"feed item #{index}: no id or link, or no title and summary")
                 continue
-            key = hashlib.sha256(item_id.encode()).hexdigest()[:24]
+            # surrogatepass: an id with a lone surrogate (from a character reference) still hashes.
+            key = hashlib.sha256(item_id.encode("utf-8", "surrogatepass")).hexdigest()[:24]
             current.append(key)
             if key in seen_set:
                 continue
@@ -184,17 +186,19 @@ class RssConnector:
             if not self.matches(text):
                 continue
             mentions.append(
-                Mention(
-                    platform="rss",
-                    external_id=item_id,
-                    source=source,
-                    kind="news",
-                    author=author,
-                    text=text,
-                    created_at=_entry_time(entry) or now,
-                    url=entry.get("link"),
-                    lang=parsed.feed.get("language"),
-                    raw=_raw(entry),
+                safe_mention(
+                    Mention(
+                        platform="rss",
+                        external_id=item_id,
+                        source=source,
+                        kind="news",
+                        author=author,
+                        text=text,
+                        created_at=_entry_time(entry) or now,
+                        url=entry.get("link"),
+                        lang=parsed.feed.get("language"),
+                        raw=_raw(entry),
+                    )
                 )
             )
         # Items drop off a feed for good once they leave it, so remembering the last few hundred is enough.

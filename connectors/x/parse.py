@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from connectors.base import Author, Mention, ParseResult, PayloadError
-from connectors.validation import describe, label, load_json_object
+from connectors.validation import describe, label, load_json_object, safe_mention
 from connectors.x.models import Meta, Tweet, TweetsEnvelope, User
 
 X_EPOCH_MS = 1288834974657  # snowflake epoch (2010-11-04T01:42:54.657Z)
@@ -131,30 +131,32 @@ def _mention(
         includes["tweets"] = refs
     if includes:
         raw["includes"] = includes
-    return Mention(
-        platform="x",
-        external_id=tweet.id,
-        source=source,
-        kind="reply" if replied_to else default_kind,
-        author=author,
-        text=tweet.note_tweet.text if tweet.note_tweet else tweet.text,
-        created_at=(tweet.created_at or snowflake_time(tweet.id)).astimezone(UTC),
-        url=f"https://x.com/{author.handle or 'i/web'}/status/{tweet.id}",
-        in_reply_to=replied_to,
-        conversation_id=tweet.conversation_id,
-        metrics=(
-            {
-                "reposts": metrics.retweet_count,
-                "replies": metrics.reply_count,
-                "likes": metrics.like_count,
-                "quotes": metrics.quote_count,
-            }
-            if metrics
-            else {}
-        ),
-        lang=tweet.lang,
-        is_own=bool(author.id and author.id in own_ids) or (author.handle.lower() in own_handles),
-        # A quote adds words of its own and is treated as a post; only a bare retweet is a plain repost.
-        is_repost=tweet.referenced("retweeted") is not None,
-        raw=raw,
+    return safe_mention(
+        Mention(
+            platform="x",
+            external_id=tweet.id,
+            source=source,
+            kind="reply" if replied_to else default_kind,
+            author=author,
+            text=tweet.note_tweet.text if tweet.note_tweet else tweet.text,
+            created_at=(tweet.created_at or snowflake_time(tweet.id)).astimezone(UTC),
+            url=f"https://x.com/{author.handle or 'i/web'}/status/{tweet.id}",
+            in_reply_to=replied_to,
+            conversation_id=tweet.conversation_id,
+            metrics=(
+                {
+                    "reposts": metrics.retweet_count,
+                    "replies": metrics.reply_count,
+                    "likes": metrics.like_count,
+                    "quotes": metrics.quote_count,
+                }
+                if metrics
+                else {}
+            ),
+            lang=tweet.lang,
+            is_own=bool(author.id and author.id in own_ids) or (author.handle.lower() in own_handles),
+            # A quote adds words of its own and is treated as a post; only a bare retweet is a plain repost.
+            is_repost=tweet.referenced("retweeted") is not None,
+            raw=raw,
+        )
     )
