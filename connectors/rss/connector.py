@@ -152,7 +152,7 @@ class RssConnector:
         self._raise_for_status(response, url)
 
         parsed = feedparser.parse(
-            response.content,
+            defuse_char_refs(response.content),
             response_headers={
                 "content-type": response.headers.get("Content-Type", "application/xml"),
                 "content-location": url,
@@ -235,6 +235,24 @@ class RssConnector:
 
     def hide(self, *, source: str, external_id: str, hidden: bool = True) -> None:
         raise PermanentError("news items cannot be hidden")
+
+
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _unstorable_ref(match: re.Match[bytes]) -> bytes:
+    hex_digits, decimal = match.groups()
+    code = int(hex_digits, 16) if hex_digits else int(decimal)
+    return b"&#xFFFD;" if code == 0 or 0xD800 <= code <= 0xDFFF else match.group(0)
+
+
+def defuse_char_refs(content: bytes) -> bytes:
+    """The feed with character references to NUL or a lone surrogate turned into U+FFFD.
+
+    feedparser raises UnicodeEncodeError on ``&#xD800;`` (the whole feed is lost, every poll),
+    and neither database stores the character; NUL as a raw byte is left to ``safe_mention``.
+    """
+    return _CHAR_REF.sub(_unstorable_ref, content) if b"&#" in content else content
 
 
 def _domain(link: str) -> str:
