@@ -169,12 +169,19 @@ def test_the_link_records_who_acknowledged_when_signed_in(engine, ui_settings, c
         assert session.get_one(Incident, incident_id).acknowledged_by_id == lead.user.id
 
 
-def test_a_link_naming_another_incidents_alert_is_refused(engine, ui_settings, anonymous):
+def test_a_link_naming_an_alert_the_incident_does_not_have_is_refused(engine, ui_settings, anonymous):
     incident_id = make_incident(engine, ui_settings)
     with write_transaction(engine) as session:
         alert_id = session.scalars(select(Alert.id)).one()
-    token = alerts.ack_token(ui_settings, incident_id=incident_id + 1, alert_id=alert_id)
-    assert anonymous.get(f"/incidents/ack/{token}").status_code in (400, 404)
+    token = alerts.ack_token(ui_settings, incident_id=incident_id, alert_id=alert_id + 100)
+    assert anonymous.get(f"/incidents/ack/{token}").status_code == 400
+    page = anonymous.get(
+        f"/incidents/ack/{alerts.ack_token(ui_settings, incident_id=incident_id, alert_id=alert_id)}"
+    )
+    refused = anonymous.post(f"/incidents/ack/{token}", data={"csrf_token": csrf_of(page.text)})
+    assert refused.status_code == 400
+    with write_transaction(engine) as session:
+        assert session.get_one(Alert, alert_id).acknowledged_at is None
 
 
 def test_the_listening_message_is_checked_then_posted_by_a_lead(engine, ui_settings, client_as):
