@@ -121,7 +121,6 @@ def _mention(
         # Without the author expansion (or for a suspended account) only the id is known.
         author = Author(id=tweet.author_id or "")
     replied_to = tweet.referenced("replied_to")
-    metrics = tweet.public_metrics
     refs = [included_tweets[r.id] for r in tweet.referenced_tweets if r.id in included_tweets]
     raw: dict[str, Any] = {"data": item}
     includes: dict[str, Any] = {}
@@ -143,16 +142,7 @@ def _mention(
             url=f"https://x.com/{author.handle or 'i/web'}/status/{tweet.id}",
             in_reply_to=replied_to,
             conversation_id=tweet.conversation_id,
-            metrics=(
-                {
-                    "reposts": metrics.retweet_count,
-                    "replies": metrics.reply_count,
-                    "likes": metrics.like_count,
-                    "quotes": metrics.quote_count,
-                }
-                if metrics
-                else {}
-            ),
+            metrics=_metrics(tweet),
             lang=tweet.lang,
             is_own=bool(author.id and author.id in own_ids) or (author.handle.lower() in own_handles),
             # A quote adds words of its own and is treated as a post; only a bare retweet is a plain repost.
@@ -160,3 +150,15 @@ def _mention(
             raw=raw,
         )
     )
+
+
+def _metrics(tweet: Tweet) -> dict[str, int]:
+    metrics = tweet.public_metrics
+    if metrics is None:
+        return {}
+    return {
+        "reposts": metrics.retweet_count,
+        "replies": metrics.reply_count,
+        "likes": metrics.like_count,
+        "quotes": metrics.quote_count,
+    }
