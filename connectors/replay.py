@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from connectors.base import Author, Mention
-from connectors.validation import describe, safe_mention, utc_time
+from connectors.validation import describe, repairer, utc_time
 
 MAX_TEXT = 100_000
 
@@ -105,7 +105,7 @@ def parse_line(line: str | bytes) -> Mention:
     except ValueError as exc:
         raise InvalidLine(f"created_at is {exc}") from None
     author = record.author
-    return safe_mention(
+    return repairer(line)(
         Mention(
             platform=record.platform,
             external_id=record.id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -101,9 +102,24 @@ def _were(n: int) -> str:
     return "were" if n != 1 else "was"
 
 
+def storable(value: str) -> bool:
+    """Whether both databases take ``value`` as it is (checked the cheap way first: most text is ASCII)."""
+    if value.isascii():
+        return "\x00" not in value
+    return _UNSTORABLE.search(value) is None
+
+
+def _raw_storable(raw: dict[str, Any]) -> bool:
+    try:
+        dumped = json.dumps(raw, ensure_ascii=False)  # in C: much cheaper than walking the payload
+    except (TypeError, ValueError):
+        return False  # not plain JSON: let safe_value walk it
+    return "\\u0000" not in dumped and storable(dumped)
+
+
 def safe_text(value: str, repairs: Repairs) -> str:
     """``value`` with lone surrogates as U+FFFD and NUL removed, counted in ``repairs``."""
-    if not _UNSTORABLE.search(value):
+    if storable(value):
         return value
     without_nul = value.replace("\x00", "")
     repairs.removed += len(value) - len(without_nul)
@@ -123,6 +139,30 @@ def safe_value(value: Any, repairs: Repairs) -> Any:
     if isinstance(value, list | tuple):
         return [safe_value(v, repairs) for v in value]
     return value
+
+
+# How a JSON body can carry a NUL or a lone surrogate: only as an escape (raw NUL is invalid JSON,
+# a raw surrogate is invalid UTF-8). The escape's hex digits may be in either case.
+_UNSTORABLE_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89abcdefABCDEF])")
+
+
+def repairer(body: dict[str, Any] | str | bytes) -> Callable[[Mention], Mention]:
+    """``safe_mention`` for a body that may hold what no database stores, else a no-op.
+
+    Checking the body once is far cheaper than checking each mention and its raw payload,
+    and almost every body is clean.
+    """
+    if isinstance(body, dict):
+        return safe_mention
+    if isinstance(body, str):
+        if not storable(body):
+            return safe_mention
+        body = body.encode("utf-8")
+    return safe_mention if _UNSTORABLE_ESCAPE.search(body) else _unchanged
+
+
+def _unchanged(m: Mention) -> Mention:
+    return m
 
 
 def _safe_optional(value: str | None, repairs: Repairs) -> str | None:
@@ -150,7 +190,7 @@ def safe_mention(m: Mention) -> Mention:
     m.in_reply_to = _safe_optional(m.in_reply_to, in_details)
     m.conversation_id = _safe_optional(m.conversation_id, in_details)
     m.lang = _safe_optional(m.lang, in_details)
-    raw = safe_value(m.raw, in_raw)
+    raw = m.raw if _raw_storable(m.raw) else safe_value(m.raw, in_raw)
     if in_raw:
         raw[ORIGINAL_KEY] = json.dumps(m.raw, ensure_ascii=True)
         m.raw = raw

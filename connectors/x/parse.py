@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from connectors.base import Author, Mention, ParseResult, PayloadError
-from connectors.validation import describe, label, load_json_object, safe_mention
+from connectors.validation import describe, label, load_json_object, repairer
 from connectors.x.models import Meta, Tweet, TweetsEnvelope, User
 
 X_EPOCH_MS = 1288834974657  # snowflake epoch (2010-11-04T01:42:54.657Z)
@@ -65,6 +65,7 @@ def parse_tweets_page(
     own_handles: Collection[str] = (),
 ) -> TweetsPage:
     raw = load_json_object(body, what="X response")
+    repair = repairer(body)
     try:
         envelope = TweetsEnvelope.model_validate(raw)
     except ValidationError as exc:
@@ -93,7 +94,7 @@ def parse_tweets_page(
             result.rejected.append(f"tweet {label(item, index)}: {describe(exc)}")
             continue
         result.mentions.append(
-            _mention(tweet, item, users, included_tweets, source, default_kind, own_ids, handles)
+            repair(_mention(tweet, item, users, included_tweets, source, default_kind, own_ids, handles))
         )
     return TweetsPage(result=result, meta=envelope.meta, errors=envelope.errors)
 
@@ -130,25 +131,23 @@ def _mention(
         includes["tweets"] = refs
     if includes:
         raw["includes"] = includes
-    return safe_mention(
-        Mention(
-            platform="x",
-            external_id=tweet.id,
-            source=source,
-            kind="reply" if replied_to else default_kind,
-            author=author,
-            text=tweet.note_tweet.text if tweet.note_tweet else tweet.text,
-            created_at=(tweet.created_at or snowflake_time(tweet.id)).astimezone(UTC),
-            url=f"https://x.com/{author.handle or 'i/web'}/status/{tweet.id}",
-            in_reply_to=replied_to,
-            conversation_id=tweet.conversation_id,
-            metrics=_metrics(tweet),
-            lang=tweet.lang,
-            is_own=bool(author.id and author.id in own_ids) or (author.handle.lower() in own_handles),
-            # A quote adds words of its own and is treated as a post; only a bare retweet is a plain repost.
-            is_repost=tweet.referenced("retweeted") is not None,
-            raw=raw,
-        )
+    return Mention(
+        platform="x",
+        external_id=tweet.id,
+        source=source,
+        kind="reply" if replied_to else default_kind,
+        author=author,
+        text=tweet.note_tweet.text if tweet.note_tweet else tweet.text,
+        created_at=(tweet.created_at or snowflake_time(tweet.id)).astimezone(UTC),
+        url=f"https://x.com/{author.handle or 'i/web'}/status/{tweet.id}",
+        in_reply_to=replied_to,
+        conversation_id=tweet.conversation_id,
+        metrics=_metrics(tweet),
+        lang=tweet.lang,
+        is_own=bool(author.id and author.id in own_ids) or (author.handle.lower() in own_handles),
+        # A quote adds words of its own and is treated as a post; only a bare retweet is a plain repost.
+        is_repost=tweet.referenced("retweeted") is not None,
+        raw=raw,
     )
 
 

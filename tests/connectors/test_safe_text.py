@@ -12,7 +12,7 @@ from connectors.facebook import parse_graph_response
 from connectors.fake_server import Failure
 from connectors.replay import parse_line
 from connectors.rss.fake import FakeNewsFeed
-from connectors.validation import Repairs, safe_text
+from connectors.validation import Repairs, repairer, safe_mention, safe_text
 from connectors.x import parse_tweets_response
 from tests.connectors.conftest import make_rss
 
@@ -103,3 +103,10 @@ def test_a_news_item_with_unstorable_characters_is_kept(news_fake: FakeNewsFeed)
 
     assert m.text == "NHS Coventry and Warwickshire \ufffd waits\n\nThe ICB  said \ufffd more"
     assert m.external_id.endswith("g\ufffd1") and m.text_note.startswith("1 NUL character was removed")
+
+
+def test_a_body_is_checked_once_and_only_a_suspect_one_is_repaired_mention_by_mention():
+    assert repairer(b'{"text": "plain caf\\u00e9"}') is not safe_mention
+    for suspect in (b'{"t": "\\u0000"}', b'{"t": "\\uD83D"}', b'{"t": "\\udfff"}', "{}\x00", "\ud800"):
+        assert repairer(suspect) is safe_mention
+    assert repairer({"already": "parsed"}) is safe_mention
