@@ -158,7 +158,8 @@ def repairer(body: dict[str, Any] | str | bytes) -> Callable[[Mention], Mention]
         if not storable(body):
             return safe_mention
         body = body.encode("utf-8")
-    return safe_mention if _UNSTORABLE_ESCAPE.search(body) else _unchanged
+    suspect = b"\\u" in body and _UNSTORABLE_ESCAPE.search(body) is not None
+    return safe_mention if suspect else _unchanged
 
 
 def _unchanged(m: Mention) -> Mention:
