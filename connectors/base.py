@@ -40,6 +40,8 @@ class Mention:
     is_own: bool = False  # written by the board's own account
     is_repost: bool = False  # a plain repost/retweet with nothing added
     raw: dict[str, Any] = field(default_factory=dict)  # the payload as received
+    # Set by connectors.validation.safe_mention when it had to change characters no database stores.
+    text_note: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

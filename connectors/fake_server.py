@@ -116,7 +116,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def send(self, response: Response) -> None:
         payload = response.body
         if isinstance(payload, dict | list):
-            data = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+            # Escaped as the platforms do: a lone surrogate in a post's text is valid JSON only as "\\ud800".
+            data = json.dumps(payload).encode("utf-8")
         elif isinstance(payload, str):
             data = payload.encode("utf-8")
         else:

@@ -11,7 +11,9 @@ Optional: ``kind`` (mention, comment, reply, post, message, news; default mentio
 invalid when it is not a JSON object, a required field is missing or of the wrong type,
 ``created_at`` is not an ISO 8601 time (or not between 2000 and 2199: such a date is a forgery,
 and would overflow the SLA arithmetic), or the text is over 100,000 characters. Anything
-else is accepted, and the text is kept exactly as sent.
+else is accepted, and the text is kept as sent, except what no database can store: a lone
+UTF-16 surrogate becomes U+FFFD and NUL is removed (``connectors.validation.safe_mention``,
+which notes the change on the mention and keeps the original line in ``raw``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from connectors.base import Author, Mention
-from connectors.validation import describe, utc_time
+from connectors.validation import describe, repairer, utc_time
 
 MAX_TEXT = 100_000
 
@@ -103,17 +105,19 @@ def parse_line(line: str | bytes) -> Mention:
     except ValueError as exc:
         raise InvalidLine(f"created_at is {exc}") from None
     author = record.author
-    return Mention(
-        platform=record.platform,
-        external_id=record.id,
-        source=record.source,
-        kind=record.kind,
-        author=Author(id=author.id, handle=author.handle, name=author.name, followers=author.followers),
-        text=record.text,
-        created_at=created_at,
-        url=record.url,
-        in_reply_to=record.in_reply_to,
-        metrics={"reposts": record.reposts} if record.reposts is not None else {},
-        lang=record.lang,
-        raw=data,
+    return repairer(line)(
+        Mention(
+            platform=record.platform,
+            external_id=record.id,
+            source=record.source,
+            kind=record.kind,
+            author=Author(id=author.id, handle=author.handle, name=author.name, followers=author.followers),
+            text=record.text,
+            created_at=created_at,
+            url=record.url,
+            in_reply_to=record.in_reply_to,
+            metrics={"reposts": record.reposts} if record.reposts is not None else {},
+            lang=record.lang,
+            raw=data,
+        )
     )

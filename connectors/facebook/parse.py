@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import UTC
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from connectors.base import Author, Mention, ParseResult, PayloadError
 from connectors.facebook.models import Edge, GraphItem
-from connectors.validation import describe, label, load_json_object
+from connectors.validation import describe, label, load_json_object, repairer
 
 EdgeName = Literal["auto", "feed", "tagged", "comments"]
 
@@ -46,7 +46,7 @@ def parse_graph_response(
         raise PayloadError(f"Graph response: unexpected shape ({describe(exc)})") from None
     if edge == "auto":
         edge = _guess_edge(envelope)
-    parser = _Parser(source=source, own_ids=set(own_ids))
+    parser = _Parser(source=source, own_ids=set(own_ids), repair=repairer(body))
     if edge == "comments":
         parser.comments(envelope, post_id=post_id, parent_id=None)
     else:
@@ -72,8 +72,9 @@ def _clean(item: dict[str, Any]) -> dict[str, Any]:
 
 
 class _Parser:
-    def __init__(self, *, source: str, own_ids: set[str]) -> None:
+    def __init__(self, *, source: str, own_ids: set[str], repair: Callable[[Mention], Mention]) -> None:
         self.source = source
+        self.repair = repair
         self.own_ids = own_ids
         self.result = ParseResult()
 
@@ -131,7 +132,7 @@ class _Parser:
             metrics["replies"] = item.comment_count
         if item.shares is not None:
             metrics["reposts"] = item.shares.count
-        return Mention(
+        mention = Mention(
             platform="facebook",
             external_id=item.id,
             source=self.source,
@@ -146,3 +147,4 @@ class _Parser:
             is_own=bool(author.id) and author.id in self.own_ids,
             raw=_clean(raw),
         )
+        return self.repair(mention)

@@ -27,6 +27,7 @@ from connectors.base import (
     TemporaryError,
 )
 from connectors.http import DEFAULT_TIMEOUT, make_session, retry_after, transport_error
+from connectors.validation import safe_mention
 
 USER_AGENT = "ListeningPost/0.1 (+news monitoring for an NHS comms team)"
 
@@ -137,21 +138,13 @@ class RssConnector:
         """New matching items. The cursor holds the feed's ``etag`` / ``modified`` and ``seen`` item keys."""
         url = parse_source(source)
         cursor = dict(checkpoint.cursor)
-        headers = {}
-        if cursor.get("etag"):
-            headers["If-None-Match"] = cursor["etag"]
-        if cursor.get("modified"):
-            headers["If-Modified-Since"] = cursor["modified"]
-        try:
-            response = self.session.get(url, headers=headers)
-        except requests.RequestException as exc:
-            raise transport_error(exc, service=f"news feed {urlsplit(url).netloc}") from exc
+        response = self._get(url, cursor)
         if response.status_code == 304:
             return [], Checkpoint(cursor)
         self._raise_for_status(response, url)
 
         parsed = feedparser.parse(
-            response.content,
+            defuse_char_refs(response.content),
             response_headers={
                 "content-type": response.headers.get("Content-Type", "application/xml"),
                 "content-location": url,
@@ -175,7 +168,7 @@ class RssConnector:
             if not item_id or not (title or summary):
                 rejected.append(f"feed item #{index}: no id or link, or no title and summary")
                 continue
-            key = hashlib.sha256(item_id.encode()).hexdigest()[:24]
+            key = hashlib.sha256(item_id.encode("utf-8", "surrogatepass")).hexdigest()[:24]
             current.append(key)
             if key in seen_set:
                 continue
@@ -183,28 +176,43 @@ class RssConnector:
             text = f"{title}\n\n{summary}" if title and summary else title or summary
             if not self.matches(text):
                 continue
-            mentions.append(
-                Mention(
-                    platform="rss",
-                    external_id=item_id,
-                    source=source,
-                    kind="news",
-                    author=author,
-                    text=text,
-                    created_at=_entry_time(entry) or now,
-                    url=entry.get("link"),
-                    lang=parsed.feed.get("language"),
-                    raw=_raw(entry),
-                )
+            mention = Mention(
+                platform="rss",
+                external_id=item_id,
+                source=source,
+                kind="news",
+                author=author,
+                text=text,
+                created_at=_entry_time(entry) or now,
+                url=entry.get("link"),
+                lang=parsed.feed.get("language"),
+                raw=_raw(entry),
             )
+            mentions.append(safe_mention(mention))
+        return mentions, Checkpoint(self._next_cursor(response, current, seen), tuple(rejected))
+
+    def _get(self, url: str, cursor: dict[str, Any]) -> requests.Response:
+        """The feed, asked for only if it changed since the cursor's ``etag`` / ``modified``."""
+        headers = {}
+        if cursor.get("etag"):
+            headers["If-None-Match"] = cursor["etag"]
+        if cursor.get("modified"):
+            headers["If-Modified-Since"] = cursor["modified"]
+        try:
+            return self.session.get(url, headers=headers)
+        except requests.RequestException as exc:
+            raise transport_error(exc, service=f"news feed {urlsplit(url).netloc}") from exc
+
+    def _next_cursor(
+        self, response: requests.Response, current: list[str], seen: list[str]
+    ) -> dict[str, Any]:
         # Items drop off a feed for good once they leave it, so remembering the last few hundred is enough.
-        remembered = list(dict.fromkeys(current + seen))[: self.max_seen]
-        new_cursor: dict[str, Any] = {"seen": remembered}
+        new_cursor: dict[str, Any] = {"seen": list(dict.fromkeys(current + seen))[: self.max_seen]}
         if response.headers.get("ETag"):
             new_cursor["etag"] = response.headers["ETag"]
         if response.headers.get("Last-Modified"):
             new_cursor["modified"] = response.headers["Last-Modified"]
-        return mentions, Checkpoint(new_cursor, tuple(rejected))
+        return new_cursor
 
     def _raise_for_status(self, response: requests.Response, url: str) -> None:
         status = response.status_code
@@ -231,6 +239,24 @@ class RssConnector:
 
     def hide(self, *, source: str, external_id: str, hidden: bool = True) -> None:
         raise PermanentError("news items cannot be hidden")
+
+
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+
+
+def _unstorable_ref(match: re.Match[bytes]) -> bytes:
+    hex_digits, decimal = match.groups()
+    code = int(hex_digits, 16) if hex_digits else int(decimal)
+    return b"&#xFFFD;" if code == 0 or 0xD800 <= code <= 0xDFFF else match.group(0)
+
+
+def defuse_char_refs(content: bytes) -> bytes:
+    """The feed with character references to NUL or a lone surrogate turned into U+FFFD.
+
+    feedparser raises UnicodeEncodeError on ``&#xD800;`` (the whole feed is lost, every poll),
+    and neither database stores the character; NUL as a raw byte is left to ``safe_mention``.
+    """
+    return _CHAR_REF.sub(_unstorable_ref, content) if b"&#" in content else content
 
 
 def _domain(link: str) -> str:

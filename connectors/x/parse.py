@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from connectors.base import Author, Mention, ParseResult, PayloadError
-from connectors.validation import describe, label, load_json_object
+from connectors.validation import describe, label, load_json_object, repairer
 from connectors.x.models import Meta, Tweet, TweetsEnvelope, User
 
 X_EPOCH_MS = 1288834974657  # snowflake epoch (2010-11-04T01:42:54.657Z)
@@ -65,6 +65,7 @@ def parse_tweets_page(
     own_handles: Collection[str] = (),
 ) -> TweetsPage:
     raw = load_json_object(body, what="X response")
+    repair = repairer(body)
     try:
         envelope = TweetsEnvelope.model_validate(raw)
     except ValidationError as exc:
@@ -93,7 +94,7 @@ def parse_tweets_page(
             result.rejected.append(f"tweet {label(item, index)}: {describe(exc)}")
             continue
         result.mentions.append(
-            _mention(tweet, item, users, included_tweets, source, default_kind, own_ids, handles)
+            repair(_mention(tweet, item, users, included_tweets, source, default_kind, own_ids, handles))
         )
     return TweetsPage(result=result, meta=envelope.meta, errors=envelope.errors)
 
@@ -121,7 +122,6 @@ def _mention(
         # Without the author expansion (or for a suspended account) only the id is known.
         author = Author(id=tweet.author_id or "")
     replied_to = tweet.referenced("replied_to")
-    metrics = tweet.public_metrics
     refs = [included_tweets[r.id] for r in tweet.referenced_tweets if r.id in included_tweets]
     raw: dict[str, Any] = {"data": item}
     includes: dict[str, Any] = {}
@@ -142,19 +142,22 @@ def _mention(
         url=f"https://x.com/{author.handle or 'i/web'}/status/{tweet.id}",
         in_reply_to=replied_to,
         conversation_id=tweet.conversation_id,
-        metrics=(
-            {
-                "reposts": metrics.retweet_count,
-                "replies": metrics.reply_count,
-                "likes": metrics.like_count,
-                "quotes": metrics.quote_count,
-            }
-            if metrics
-            else {}
-        ),
+        metrics=_metrics(tweet),
         lang=tweet.lang,
         is_own=bool(author.id and author.id in own_ids) or (author.handle.lower() in own_handles),
         # A quote adds words of its own and is treated as a post; only a bare retweet is a plain repost.
         is_repost=tweet.referenced("retweeted") is not None,
         raw=raw,
     )
+
+
+def _metrics(tweet: Tweet) -> dict[str, int]:
+    metrics = tweet.public_metrics
+    if metrics is None:
+        return {}
+    return {
+        "reposts": metrics.retweet_count,
+        "replies": metrics.reply_count,
+        "likes": metrics.like_count,
+        "quotes": metrics.quote_count,
+    }

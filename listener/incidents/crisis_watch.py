@@ -35,6 +35,10 @@ from triage.model import Score as TriageScore
 
 JOB = "crisis"
 READ_BATCH = 5_000
+# Ids are taken when a transaction inserts and seen when it commits: on PostgreSQL with several
+# workers a lower id can commit after a higher one the cursor has passed. So each step also
+# re-reads the ids at or below the cursor received within this window that it has not fed.
+REREAD_AT_LEAST = timedelta(minutes=10)
 WARM_HOURS = 72  # the volume baseline learns the time of day: a few days of history
 WARM_MAX_MENTIONS = 50_000
 
@@ -121,6 +125,15 @@ def load_observed(session: Session, where: Any, *, limit: int | None = None, new
     return sorted(rows, key=lambda o: (o.created_at, int(o.id)))
 
 
+def reread_window(settings: Settings) -> timedelta:
+    """Longer than a poll can take from its start (its mentions' ``received_at``) to its commit.
+
+    A poll holds its source's lease for ``polling.lease_seconds``; twice that, and never under
+    ten minutes, covers a slow fetch and a slow commit.
+    """
+    return max(REREAD_AT_LEAST, 2 * timedelta(seconds=settings.polling.lease_seconds))
+
+
 def to_update(event: CrisisEvent, episode_key: str) -> incidents.EpisodeUpdate:
     return incidents.EpisodeUpdate(
         episode_key=episode_key,
@@ -143,6 +156,8 @@ class CrisisWatch:
         self.settings = settings
         self.monitor = CrisisMonitor(config or crisis_config(settings))
         self._warmed = False
+        # The ids at or below the cursor, received within the re-read window, already fed.
+        self._fed: set[int] = set()
         # Monitor keys restart with each monitor: a key maps to the incident it belongs to.
         self._episodes: dict[str, str] = {}
 
@@ -206,20 +221,30 @@ class CrisisWatch:
     # -- the scheduled job -------------------------------------------------------------------
 
     def step(self, now: datetime | None = None) -> list[CrisisEvent]:
-        """Feed what was stored since the cursor, let time pass to ``now``, apply the events.
+        """Feed what was stored since the cursor (and any id that committed behind it), apply the events.
 
-        Reading and feeding happen outside any write transaction (warming can take seconds and
-        must not hold up ingest); the events and the new cursor are written together.
+        Time passes to ``now`` only after a batch that was not full: with more to read (a
+        backlog after an outage), the monitor's clock stays with the mentions, so the rest
+        are not counted as late. Reading and feeding happen outside any write transaction
+        (warming can take seconds and must not hold up ingest); the events and the new cursor
+        are written together.
         """
         now = now or utcnow()
         with write_transaction(self.engine) as session:
             cursor = int(self._checkpoint(session).cursor.get("mention_id", 0))
         with session_factory(self.engine)() as session:
+            recent = self._recent_ids(session, cursor, now)
             if not self._warmed:
                 self._warm(session, cursor, now)
+                self._fed = recent  # fed by the warm-up, or by the leader before this one
             fresh = load_observed(session, Mention.id > cursor, limit=READ_BATCH)
-        events = self.observe(fresh)
-        events.extend(self.monitor.tick(now))
+            missed = sorted(recent - self._fed)[:READ_BATCH]
+            late = load_observed(session, Mention.id.in_(missed)) if missed else []
+        batch = sorted([*fresh, *late], key=lambda o: (o.created_at, int(o.id)))
+        self._fed = (self._fed & recent) | {int(o.id) for o in batch}
+        events = self.observe(batch)
+        if len(fresh) < READ_BATCH:
+            events.extend(self.monitor.tick(now))
         with write_transaction(self.engine) as session:
             self.apply(session, events, now=now)
             checkpoint = self._checkpoint(session)
@@ -228,8 +253,15 @@ class CrisisWatch:
                 cursor = max([cursor, *(int(m.id) for m in fresh)])
             checkpoint.cursor = {"mention_id": cursor}
             checkpoint.last_success_at = now
-            checkpoint.last_count = len(fresh)
+            checkpoint.last_count = len(batch)
         return events
+
+    def _recent_ids(self, session: Session, cursor: int, now: datetime) -> set[int]:
+        """Ids at or below the cursor received within the re-read window (an index-only read)."""
+        since = now - reread_window(self.settings)
+        return set(
+            session.scalars(select(Mention.id).where(Mention.received_at >= since, Mention.id <= cursor))
+        )
 
     def mark_fed(self, session: Session, up_to_mention_id: int, now: datetime) -> None:
         """Record that mentions up to this id have been fed (the replay feeds them in-process)."""

@@ -472,30 +472,48 @@ def next_escalation_at(session: Session, settings: Settings) -> datetime | None:
 
 
 def acknowledge(
-    session: Session, *, incident: Incident, user: User | None, via: str, now: datetime | None = None
+    session: Session,
+    *,
+    incident: Incident,
+    user: User | None,
+    via: str,
+    alert: Alert | None = None,
+    now: datetime | None = None,
 ) -> int:
-    """Acknowledge the incident and every alert about it so far; returns how many alerts that covered.
+    """Acknowledge alerts about the incident; returns how many that covered.
 
-    ``via`` is ``ui`` or ``link`` (the signed link in the alert, which names no person).
+    On the incident page (``alert`` None) a lead acknowledges every alert so far. An alert's
+    link (``via="link"``, ``alert`` the one it came in) covers that alert and the alerts and
+    escalations of the same incident at its level or below — never a later, higher one, which
+    still escalates if nobody answers it. ``user`` is whoever is signed in, or None: a link
+    needs no sign-in, and then the audit names the alert instead of a person.
     """
     now = now or utcnow()
-    alerts = session.scalars(
-        select(Alert).where(Alert.incident_id == incident.id, Alert.acknowledged_at.is_(None))
-    ).all()
-    for alert in alerts:
-        alert.acknowledged_at = now
-        alert.acknowledged_by_id = user.id if user else None
-    incident.acknowledged_at = now
-    incident.acknowledged_by_id = user.id if user else None
+    unacknowledged = select(Alert).where(Alert.incident_id == incident.id, Alert.acknowledged_at.is_(None))
+    if alert is not None:
+        covered_levels = LEVELS[: level_rank(alert.level) + 1] if alert.level in LEVELS else ()
+        unacknowledged = unacknowledged.where((Alert.id == alert.id) | Alert.level.in_(covered_levels))
+    covered = session.scalars(unacknowledged.order_by(Alert.id)).all()
+    for each in covered:
+        each.acknowledged_at = now
+        each.acknowledged_by_id = user.id if user else None
+    whole = alert is None or (alert.level in LEVELS and level_rank(alert.level) >= level_rank(incident.level))
+    if whole:
+        incident.acknowledged_at = now
+        incident.acknowledged_by_id = user.id if user else None
     audit.record(
         session,
-        actor=user if user is not None else f"ack-link:incident:{incident.id}",
+        actor=user or (f"ack-link:alert:{alert.id}" if alert else f"ack-link:incident:{incident.id}"),
         action="incident.acknowledged",
         object_type="incident",
         object_id=incident.id,
-        after={"via": via, "alerts": [a.id for a in alerts]},
+        after={
+            "via": via,
+            "alerts": [a.id for a in covered],
+            "level": alert.level if alert is not None else incident.level,
+        },
     )
-    return len(alerts)
+    return len(covered)
 
 
 # --- status and the summary ------------------------------------------------------------------

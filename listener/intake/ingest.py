@@ -10,12 +10,14 @@ tables, not the mapped classes: given a class, the session takes its ORM bulk pa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy import Table, select, tuple_, update
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import Mention
@@ -27,6 +29,8 @@ from listener.store.models import Mention as MentionRow
 from listener.store.types import utcnow
 from triage.model import MentionInput
 from triage.model import Score as TriageScore
+
+log = logging.getLogger(__name__)
 
 # Kinds that are for listening only: nobody answers a news article.
 LISTEN_ONLY_KINDS = frozenset({"news"})
@@ -120,9 +124,60 @@ def ingest(
     return result
 
 
+# What a database raises for one value it cannot hold (too long, a character it refuses).
+REFUSALS = (DataError, IntegrityError, UnicodeEncodeError)
+
+
+def ingest_or_skip_refused(
+    session: Session,
+    mentions: Sequence[Mention],
+    stage: TriageStage,
+    *,
+    source_key: str | None = None,
+    checkpoint: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> tuple[IngestResult, list[str]]:
+    """``ingest``; if the database refuses the batch, store its mentions one by one and skip the refused.
+
+    Returns the result and one reason per refused mention. Without this, one post the database
+    cannot hold would fail its whole batch for ever: a poll could never move its checkpoint
+    past it, and an import would store nothing.
+    """
+    log_key = source_key or "import"
+    try:
+        with session.begin_nested():
+            return ingest(session, mentions, stage, source_key=source_key, checkpoint=checkpoint, now=now), []
+    except REFUSALS:
+        log.exception("%s: the database refused the batch; storing its posts one by one", log_key)
+    result, refused = IngestResult(), []
+    for mention in mentions:
+        try:
+            with session.begin_nested():
+                one = ingest(session, [mention], stage, now=now)
+        except REFUSALS as exc:
+            why = type(getattr(exc, "orig", None) or exc).__name__
+            refused.append(f"{mention.platform} {mention.external_id[:64]}: {why}")
+            continue
+        result.new.extend(one.new)
+        result.duplicates += one.duplicates
+    ingest(session, [], stage, source_key=source_key, checkpoint=checkpoint, now=now)
+    return result, refused
+
+
 def _ingest_batch(
     session: Session, batch: list[Mention], stage: TriageStage, now: datetime, result: IngestResult
 ) -> None:
+    fresh = _not_stored(session, batch)
+    result.duplicates += len(batch) - len(fresh)
+    if not fresh:
+        return
+    ids = _insert_mentions(session, fresh, stage, now)
+    result.duplicates += len(fresh) - len(ids)
+    stored = [(ids[(m.platform, m.external_id)], m) for m in fresh if (m.platform, m.external_id) in ids]
+    result.new.extend(_score_and_queue(session, stored, stage, now))
+
+
+def _not_stored(session: Session, batch: list[Mention]) -> list[Mention]:
     keys = [(m.platform, m.external_id) for m in batch]
     existing = set(
         session.execute(
@@ -131,10 +186,13 @@ def _ingest_batch(
             )
         ).tuples()
     )
-    fresh = [m for m in batch if (m.platform, m.external_id) not in existing]
-    result.duplicates += len(batch) - len(fresh)
-    if not fresh:
-        return
+    return [m for m in batch if (m.platform, m.external_id) not in existing]
+
+
+def _insert_mentions(
+    session: Session, fresh: list[Mention], stage: TriageStage, now: datetime
+) -> dict[tuple[str, str], int]:
+    """Insert the mentions (with their authors and threads); the ids of those this call stored."""
     author_ids = _upsert_authors(session, fresh, stage.media_handles)
     conversation_ids = _upsert_conversations(session, fresh, now)
     rows = [
@@ -146,6 +204,7 @@ def _ingest_batch(
             "author_id": author_ids[(m.platform, m.author.id)],
             "conversation_id": conversation_ids[(m.platform, thread_key(m))],
             "text": m.text,
+            "text_note": m.text_note,
             "url": m.url,
             "in_reply_to": m.in_reply_to,
             "lang": m.lang,
@@ -163,14 +222,15 @@ def _ingest_batch(
     inserted = session.execute(
         stmt.returning(MENTIONS.c.id, MENTIONS.c.platform, MENTIONS.c.external_id), rows
     ).all()
-    ids = {(platform, external_id): mid for mid, platform, external_id in inserted}
-    result.duplicates += len(fresh) - len(ids)
+    return {(platform, external_id): mid for mid, platform, external_id in inserted}
 
+
+def _score_and_queue(
+    session: Session, stored: list[tuple[int, Mention]], stage: TriageStage, now: datetime
+) -> list[Ingested]:
+    """Score each newly stored mention and open a queue item for those that need a reply."""
     score_rows, item_rows, new = [], [], []
-    for m in fresh:
-        mention_id = ids.get((m.platform, m.external_id))
-        if mention_id is None:
-            continue
+    for mention_id, m in stored:
         score = stage.scorer.score(to_input(m))
         score.topic = stage.topic_of(m.text, m.url)
         score_rows.append(score_row(mention_id, score))
@@ -186,7 +246,8 @@ def _ingest_batch(
                 }
             )
         new.append(Ingested(id=mention_id, mention=m, score=score, queue_item_id=None))
-    session.execute(upsert_insert(session, SCORES), score_rows)
+    if score_rows:
+        session.execute(upsert_insert(session, SCORES), score_rows)
     if item_rows:
         created = session.execute(
             upsert_insert(session, ITEMS).returning(ITEMS.c.id, ITEMS.c.mention_id), item_rows
@@ -194,7 +255,7 @@ def _ingest_batch(
         by_mention = {mention_id: item_id for item_id, mention_id in created}
         for entry in new:
             entry.queue_item_id = by_mention.get(entry.id)
-    result.new.extend(new)
+    return new
 
 
 def thread_key(m: Mention) -> str:

@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from connectors.base import Checkpoint as ConnectorCheckpoint
-from connectors.base import Connector, ConnectorError, Mention, PermanentError
+from connectors.base import Connector, ConnectorError, Mention, PayloadError, PermanentError
 from listener.incidents import alerts
-from listener.intake.ingest import IngestResult, TriageStage, ingest
+from listener.intake.ingest import TriageStage, ingest_or_skip_refused
 from listener.settings import Settings
 from listener.store import audit, leases
 from listener.store.db import write_transaction
@@ -65,6 +65,29 @@ def backoff(interval_seconds: int, failures_before: int) -> timedelta:
     return min(timedelta(seconds=interval_seconds) * 2 ** min(failures_before, 16), MAX_BACKOFF)
 
 
+@dataclass(frozen=True)
+class _Taken:
+    """What the poll read from the source's row when it took the lease."""
+
+    cursor: dict[str, Any]
+    due_at: datetime | None
+    interval: int
+    failures: int  # failures in a row before this poll
+    last_error: str | None
+
+
+class IntakeFailure(ConnectorError):
+    """A failure of ours, not the platform's: a connector bug, or posts the store could not take.
+
+    Retrying fixes these only if something changed; the same one twice in a row means nothing
+    will, so the source is marked as needing attention (``_record_failure``).
+    """
+
+
+# Failures that, repeated the same way twice in a row, stop the source and tell the admins.
+STUCK_WHEN_REPEATED = (IntakeFailure, PayloadError)
+
+
 def poll_source(
     engine: Engine,
     settings: Settings,
@@ -83,35 +106,67 @@ def poll_source(
     duplicates) or the new one with every post stored.
     """
     now = now or utcnow()
-    ttl = timedelta(seconds=settings.polling.lease_seconds)
     with write_transaction(engine) as session:
-        if not leases.take(session, source_key, owner=worker_id, now=now, ttl=ttl, due_only=True):
+        taken = _take(session, settings, source_key, worker_id, now)
+        if taken is None:
             return PollOutcome(source_key, "skipped", error=_why_not(session, source_key, worker_id, now))
-        source = session.scalars(select(Source).where(Source.key == source_key)).one()
-        checkpoint = session.get(Checkpoint, source.id)
-        cursor = dict(checkpoint.cursor) if checkpoint else {}
-        due_at, interval, failures = source.next_poll_at, source.interval_seconds, source.errors
-
     try:
-        mentions, new_checkpoint = connector.fetch(source_key, ConnectorCheckpoint(cursor))
+        mentions, new_checkpoint = connector.fetch(source_key, ConnectorCheckpoint(taken.cursor))
     except ConnectorError as exc:
-        return _record_failure(engine, settings, source_key, exc, now, worker_id, interval, failures)
+        return _record_failure(engine, settings, source_key, exc, now, worker_id, taken)
     except Exception as exc:  # a connector bug must not stop the worker; the admin page shows it
         log.exception("unexpected error while fetching %s", source_key)
         # Only the type on the page: a library's message may repeat a URL that carries a token.
-        error = ConnectorError(
-            f"unexpected error in the connector ({type(exc).__name__}); see the worker log"
-        )
-        return _record_failure(engine, settings, source_key, error, now, worker_id, interval, failures)
-
+        error = IntakeFailure(f"unexpected error in the connector ({type(exc).__name__}); see the worker log")
+        return _record_failure(engine, settings, source_key, error, now, worker_id, taken)
     for reason in new_checkpoint.rejected:
         log.warning("%s: skipped an item: %s", source_key, reason)
-    next_poll = now + timedelta(seconds=interval) - _slack(interval)
-    lag = (now - due_at).total_seconds() if due_at is not None else 0.0
+    return _store(engine, settings, source_key, mentions, new_checkpoint, stage, now, worker_id, taken)
+
+
+def _take(
+    session: Session, settings: Settings, source_key: str, worker_id: str, now: datetime
+) -> _Taken | None:
+    """Take the source's lease if it is due and free; what the poll needs from its row, or None."""
+    ttl = timedelta(seconds=settings.polling.lease_seconds)
+    if not leases.take(session, source_key, owner=worker_id, now=now, ttl=ttl, due_only=True):
+        return None
+    source = session.scalars(select(Source).where(Source.key == source_key)).one()
+    checkpoint = session.get(Checkpoint, source.id)
+    return _Taken(
+        cursor=dict(checkpoint.cursor) if checkpoint else {},
+        due_at=source.next_poll_at,
+        interval=source.interval_seconds,
+        failures=source.errors,
+        last_error=checkpoint.last_error if checkpoint else None,
+    )
+
+
+def _store(
+    engine: Engine,
+    settings: Settings,
+    source_key: str,
+    mentions: list[Mention],
+    new_checkpoint: ConnectorCheckpoint,
+    stage: TriageStage,
+    now: datetime,
+    worker_id: str,
+    taken: _Taken,
+) -> PollOutcome:
+    """Store the fetched mentions and the new checkpoint in one transaction, while the lease is ours."""
+    next_poll = now + timedelta(seconds=taken.interval) - _slack(taken.interval)
+    lag = (now - taken.due_at).total_seconds() if taken.due_at is not None else 0.0
     try:
         with write_transaction(engine) as session:
             _finish_lease(session, source_key, worker_id, next_poll_at=next_poll, errors=0)
-            result, refused = _ingest(session, mentions, stage, source_key, dict(new_checkpoint.cursor), now)
+            result, refused = ingest_or_skip_refused(
+                session,
+                mentions,
+                stage,
+                source_key=source_key,
+                checkpoint=dict(new_checkpoint.cursor),
+                now=now,
+            )
             session.execute(
                 update(Checkpoint)
                 .where(
@@ -128,10 +183,8 @@ def poll_source(
     except Exception as exc:  # e.g. a triage bug on some text: it must not hold the source's lease
         log.exception("%s: storing the fetched posts failed", source_key)
         # Only the type on the page: a database error's message repeats the posts' texts.
-        error = ConnectorError(
-            f"could not store the fetched posts ({type(exc).__name__}); see the worker log"
-        )
-        return _record_failure(engine, settings, source_key, error, now, worker_id, interval, failures)
+        error = IntakeFailure(f"could not store the fetched posts ({type(exc).__name__}); see the worker log")
+        return _record_failure(engine, settings, source_key, error, now, worker_id, taken)
     return PollOutcome(
         source_key,
         "polled",
@@ -141,38 +194,6 @@ def poll_source(
         next_poll_at=next_poll,
         rejected_reasons=(*new_checkpoint.rejected, *refused),
     )
-
-
-def _ingest(
-    session: Session,
-    mentions: list[Mention],
-    stage: TriageStage,
-    source_key: str,
-    cursor: dict[str, Any],
-    now: datetime,
-) -> tuple[IngestResult, list[str]]:
-    """Ingest the batch; if the database refuses it, find the mention at fault and skip only that one.
-
-    Without this, one post the database cannot hold (a value too long for a column) would
-    fail every poll of the source for ever, since the checkpoint could never move past it.
-    """
-    try:
-        with session.begin_nested():
-            return ingest(session, mentions, stage, source_key=source_key, checkpoint=cursor, now=now), []
-    except (DataError, IntegrityError):
-        log.exception("%s: the database refused the batch; storing its posts one by one", source_key)
-    result, refused = IngestResult(), []
-    for mention in mentions:
-        try:
-            with session.begin_nested():
-                one = ingest(session, [mention], stage, now=now)
-        except (DataError, IntegrityError) as exc:
-            refused.append(f"{mention.platform} {mention.external_id[:64]}: {type(exc.orig).__name__}")
-            continue
-        result.new.extend(one.new)
-        result.duplicates += one.duplicates
-    ingest(session, [], stage, source_key=source_key, checkpoint=cursor, now=now)
-    return result, refused
 
 
 def _finish_lease(
@@ -196,32 +217,33 @@ def _record_failure(
     exc: ConnectorError,
     now: datetime,
     worker_id: str,
-    interval: int,
-    failures_before: int,
+    taken: _Taken,
 ) -> PollOutcome:
     message = exc.message or type(exc).__name__
-    permanent = isinstance(exc, PermanentError)
+    repeated = isinstance(exc, STUCK_WHEN_REPEATED) and taken.failures > 0 and taken.last_error == message
+    stop = isinstance(exc, PermanentError) or repeated
     retry_at: datetime | None
-    if permanent:
+    if stop:
         retry_at = None
     elif exc.retry_at is not None and exc.retry_at > now:
         retry_at = exc.retry_at  # a rate-limit reset: polling before it would only be refused again
     else:
-        retry_at = now + backoff(interval, failures_before)
+        retry_at = now + backoff(taken.interval, taken.failures)
+    reason = f"failed the same way twice in a row: {message}" if repeated else message
     try:
         with write_transaction(engine) as session:
             extra: dict[str, Any] = {"errors": Source.errors + 1}
-            if permanent:
-                extra.update(needs_attention=True, attention_reason=message)
+            if stop:
+                extra.update(needs_attention=True, attention_reason=reason)
             _finish_lease(session, source_key, worker_id, next_poll_at=retry_at, **extra)
             _save_error(session, source_key, message, now, retry_at)
-            if permanent:
-                _tell_admins(session, settings, source_key, message, now)
+            if stop:
+                _tell_admins(session, settings, source_key, reason, now, repeated=repeated)
     except LeaseLost:
         return PollOutcome(source_key, "lost_lease", error=message)
     if retry_at is None:
         log.error(
-            "%s needs attention and will not be polled until an admin clears it: %s", source_key, message
+            "%s needs attention and will not be polled until an admin clears it: %s", source_key, reason
         )
         return PollOutcome(source_key, "permanent_error", error=message)
     log.warning("%s: %s; next try at %s", source_key, message, retry_at.isoformat())
@@ -242,7 +264,14 @@ def _save_error(
     checkpoint.retry_at = retry_at
 
 
-def _tell_admins(session: Session, settings: Settings, source_key: str, message: str, now: datetime) -> None:
+def _tell_admins(
+    session: Session, settings: Settings, source_key: str, message: str, now: datetime, *, repeated: bool
+) -> None:
+    fix = (
+        "Check the worker log for the post or the bug at fault"
+        if repeated
+        else "Fix the account or credentials"
+    )
     audit.record(
         session,
         actor=WORKER_ACTOR,
@@ -258,7 +287,7 @@ def _tell_admins(session: Session, settings: Settings, source_key: str, message:
         title=f"Listening Post stopped polling {source_key}",
         body=(
             f"{source_key} failed with an error that retrying will not fix:\n{message}\n\n"
-            f"Fix the account or credentials, then clear the source on the admin page "
+            f"{fix}, then clear the source on the admin page "
             f"({settings.general.base_url}/admin)."
         ),
         dedupe_key=f"source_attention:{source_key}:{now.strftime('%Y%m%dT%H%M%S')}",

@@ -136,6 +136,8 @@ class Mention(Base):
         Index("ix_mentions_created_at", "created_at"),
         Index("ix_mentions_author_created", "author_id", "created_at"),
         Index("ix_mentions_conversation", "conversation_id", "created_at"),
+        # The crisis watch re-reads recent arrivals by received_at (ids can commit out of order).
+        Index("ix_mentions_received", "received_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -146,6 +148,8 @@ class Mention(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("authors.id"))
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"))
     text: Mapped[str] = mapped_column(Text)
+    # What the connector had to change so a database could store the text (lone surrogates, NUL).
+    text_note: Mapped[str | None] = mapped_column(String(200))
     url: Mapped[str | None] = mapped_column(Text)
     in_reply_to: Mapped[str | None] = mapped_column(String(100))
     lang: Mapped[str | None] = mapped_column(String(20))

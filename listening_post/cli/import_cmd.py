@@ -7,6 +7,9 @@ or ``socialActions`` comments response; a Bluesky listNotifications or searchPos
 e.g. saved from a backfill or an export. Its posts go through the same ingest as polling; the
 command prints one JSON line
 ``{"new": N, "duplicates": D, "rejected": R}``. Importing the same file again adds nothing.
+Characters no database can store (a lone UTF-16 surrogate, NUL) are repaired in the stored
+text and noted on the post; a post the database still refuses is counted as rejected, and the
+rest of the body is stored.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 from connectors import registry
 from connectors.base import PayloadError
 from listener.errors import UserError
-from listener.intake.ingest import ingest
+from listener.intake.ingest import ingest_or_skip_refused
 from listener.intake.pipeline import build_stage
 from listener.settings import Settings
 from listener.store.db import write_transaction
@@ -82,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"rejected: {reason}", file=sys.stderr)
 
     with write_transaction(store.engine) as session:
-        result = ingest(session, parsed.mentions, build_stage(store.settings))
-    print(json.dumps({**result.counts(), "rejected": len(parsed.rejected)}))
+        result, refused = ingest_or_skip_refused(session, parsed.mentions, build_stage(store.settings))
+    for reason in refused:
+        print(f"rejected: {reason} (the database refused it)", file=sys.stderr)
+    print(json.dumps({**result.counts(), "rejected": len(parsed.rejected) + len(refused)}))
     return 0

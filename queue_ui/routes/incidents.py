@@ -23,7 +23,7 @@ from listener.store import audit
 from listener.store.models import Alert, Author, Incident, Mention, QueueItem, Reply, User
 from listener.users import has_role
 from queue_ui.charts import Series, line_chart
-from queue_ui.deps import Agent, CsrfChecked, DbSession, Lead, Now
+from queue_ui.deps import Agent, CsrfChecked, DbSession, Lead, Now, OptionalUser
 from queue_ui.rendering import flash, render
 
 router = APIRouter()
@@ -56,30 +56,46 @@ def incident_list(request: Request, db: DbSession, user: Agent) -> Response:
 # --- acknowledgement by link (no sign-in) ----------------------------------------------------
 
 
+def _linked_alert(request: Request, db: Session, token: str) -> tuple[Incident, Alert]:
+    """The incident and the alert an acknowledgement link was sent in; BadAckLink if it names neither."""
+    incident_id, alert_id = alert_store.read_ack_token(request.app.state.settings, token)
+    incident = _incident(db, incident_id)
+    alert = db.get(Alert, alert_id)
+    if alert is None or alert.incident_id != incident.id:
+        raise alert_store.BadAckLink("this link is not valid")
+    return incident, alert
+
+
 @router.get("/incidents/ack/{token}")
-def ack_link_page(request: Request, db: DbSession, token: str) -> Response:
-    settings = request.app.state.settings
+def ack_link_page(request: Request, db: DbSession, user: OptionalUser, token: str) -> Response:
     try:
-        incident_id, _alert_id = alert_store.read_ack_token(settings, token)
+        incident, alert = _linked_alert(request, db, token)
     except alert_store.BadAckLink as exc:
         return render(request, "error.html", status_code=400, title="Link not valid", message=str(exc))
-    incident = _incident(db, incident_id)
     return render(
-        request, "incidents/ack.html", title="Acknowledge the alert", incident=incident, token=token
+        request,
+        "incidents/ack.html",
+        title="Acknowledge the alert",
+        incident=incident,
+        alert=alert,
+        signed_in=user,
+        token=token,
     )
 
 
 @router.post("/incidents/ack/{token}")
-def ack_link(request: Request, db: DbSession, now: Now, _csrf: CsrfChecked, token: str) -> Response:
-    settings = request.app.state.settings
+def ack_link(
+    request: Request, db: DbSession, now: Now, user: OptionalUser, _csrf: CsrfChecked, token: str
+) -> Response:
+    """Acknowledge the link's alert (and lower ones), in the name of whoever is signed in."""
     try:
-        incident_id, _alert_id = alert_store.read_ack_token(settings, token)
+        incident, alert = _linked_alert(request, db, token)
     except alert_store.BadAckLink as exc:
         return render(request, "error.html", status_code=400, title="Link not valid", message=str(exc))
-    incident = _incident(db, incident_id)
-    user = getattr(request.state, "user", None)
-    incidents.acknowledge(db, incident=incident, user=user, via="link", now=now)
-    return render(request, "incidents/ack.html", title="Alert acknowledged", incident=incident, done=True)
+    incidents.acknowledge(db, incident=incident, user=user, via="link", alert=alert, now=now)
+    return render(
+        request, "incidents/ack.html", title="Alert acknowledged", incident=incident, alert=alert, done=True
+    )
 
 
 # --- the incident page -----------------------------------------------------------------------

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from connectors.fake_server import Failure
-from listener.replies.outbox import send_due_replies
-from listener.intake.polling import poll_source
-from listener.intake.sources import build_connectors, sync_sources
 from sqlalchemy import select
 
 from connectors.bluesky.fake import FakeBluesky
+from connectors.fake_server import Failure
+from listener.intake.polling import poll_source
+from listener.intake.sources import build_connectors, sync_sources
+from listener.replies.outbox import send_due_replies
 from listener.settings import Secrets, Settings
 from listener.store.db import write_transaction
 from listener.store.models import AuditEvent, Mention

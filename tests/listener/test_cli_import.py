@@ -189,3 +189,59 @@ def test_instagram_and_linkedin_bodies_are_ingested_once(cli, capsys, platform, 
     with write_transaction(engine) as s:
         assert {m.platform for m in s.scalars(select(Mention))} == {platform}
     engine.dispose()
+
+
+# A lone UTF-16 surrogate is valid JSON (json.dumps escapes it), a NUL too; neither database takes
+# them as they are. The body is written with json.dumps, so the file holds the \u escapes.
+POISON_BODY = {
+    "data": [
+        {
+            "id": "1897000000000000011",
+            "text": "lone \ud800 surrogate in a post",
+            "edit_history_tweet_ids": ["1897000000000000011"],
+            "author_id": "2011",
+            "created_at": "2025-03-04T09:15:00.000Z",
+        },
+        {
+            "id": "1897000000000000012",
+            "text": "a NUL \u0000 in a post",
+            "edit_history_tweet_ids": ["1897000000000000012"],
+            "author_id": "2012",
+            "created_at": "2025-03-04T09:16:00.000Z",
+        },
+        {
+            "id": "1897000000000000013",
+            "text": "an ordinary post about the walk-in centre",
+            "edit_history_tweet_ids": ["1897000000000000013"],
+            "author_id": "2013",
+            "created_at": "2025-03-04T09:17:00.000Z",
+        },
+    ],
+    "includes": {"users": [{"id": "2011", "username": "pat\udc00", "name": "Pat"}]},
+    "meta": {"result_count": 3},
+}
+
+
+def test_an_import_with_unstorable_characters_stores_every_post_once(db_url, tmp_path, capsys):
+    path = tmp_path / "poison.json"
+    path.write_text(json.dumps(POISON_BODY))  # ensure_ascii: the file holds "\ud800" and "\u0000"
+
+    def run() -> tuple[int, dict]:
+        code = main(["import", "--platform", "x", str(path), "--db", db_url])
+        return code, json.loads(capsys.readouterr().out)
+
+    assert run() == (0, {"new": 3, "duplicates": 0, "rejected": 0})
+    assert run() == (0, {"new": 0, "duplicates": 3, "rejected": 0})
+
+    engine = make_engine(db_url)
+    with write_transaction(engine) as s:
+        stored = {m.external_id: m for m in s.scalars(select(Mention))}
+    engine.dispose()
+    surrogate, nul, ordinary = (stored[f"18970000000000000{n}"] for n in (11, 12, 13))
+    assert ordinary.text == "an ordinary post about the walk-in centre" and ordinary.text_note is None
+    assert surrogate.text == "lone \ufffd surrogate in a post"
+    assert surrogate.text_note.startswith("1 character could not be shown and was replaced")
+    assert nul.text == "a NUL  in a post" and nul.text_note.startswith("1 NUL character was removed")
+    # The payload as received is kept, escaped, beside the repaired one.
+    assert json.loads(surrogate.raw["original_json"])["data"]["text"] == "lone \ud800 surrogate in a post"
+    assert json.loads(nul.raw["original_json"])["data"]["text"] == "a NUL \u0000 in a post"

@@ -210,6 +210,55 @@ def test_an_acknowledged_alert_does_not_escalate(engine, make_user):
         assert event.actor == lead.email and event.after["via"] == "ui"
 
 
+def test_an_alerts_link_covers_its_level_and_below_never_a_later_higher_alert(engine, make_user):
+    settings = Settings.model_validate({"alerts": {"escalate_after_minutes": 10}})
+    ids = _mentions(engine, ["a", "b"])
+    _apply(engine, _update(ids), settings)
+    incidents.escalate_unacknowledged(engine, settings, now=T0 + timedelta(minutes=10))
+    _apply(engine, _update(ids, level="crisis", at=T0 + timedelta(minutes=20)), settings)
+    with write_transaction(engine) as session:
+        by_kind = {(a.kind, a.level): a.id for a in session.scalars(select(Alert))}
+    assert set(by_kind) == {("incident", "alert"), ("escalation", "alert"), ("incident", "crisis")}
+
+    with write_transaction(engine) as session:
+        incident = session.scalars(select(Incident)).one()
+        old = session.get_one(Alert, by_kind[("incident", "alert")])
+        assert (
+            incidents.acknowledge(session, incident=incident, user=None, via="link", alert=old, now=T0) == 2
+        )
+
+    with write_transaction(engine) as session:
+        acked = {a.id: a.acknowledged_at for a in session.scalars(select(Alert))}
+        assert acked[by_kind[("incident", "alert")]] == T0 and acked[by_kind[("escalation", "alert")]] == T0
+        assert acked[by_kind[("incident", "crisis")]] is None
+        # The incident is at crisis now: the old alert's link does not stand for it.
+        assert session.scalars(select(Incident)).one().acknowledged_at is None
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "incident.acknowledged")).one()
+        assert (
+            event.actor == f"ack-link:alert:{by_kind[('incident', 'alert')]}"
+            and event.after["level"] == "alert"
+        )
+    # The crisis alert nobody acknowledged still escalates.
+    assert incidents.escalate_unacknowledged(engine, settings, now=T0 + timedelta(minutes=30)) == 1
+
+
+def test_the_crisis_alerts_link_covers_the_earlier_alert_and_names_who_is_signed_in(engine, make_user):
+    lead = make_user("lead")
+    ids = _mentions(engine, ["a", "b"])
+    _apply(engine, _update(ids))
+    _apply(engine, _update(ids, level="crisis", at=T0 + timedelta(minutes=20)))
+    with write_transaction(engine) as session:
+        incident = session.scalars(select(Incident)).one()
+        crisis = session.scalars(select(Alert).where(Alert.level == "crisis")).one()
+        assert (
+            incidents.acknowledge(session, incident=incident, user=lead, via="link", alert=crisis, now=T0)
+            == 2
+        )
+    with write_transaction(engine) as session:
+        assert set(session.scalars(select(Alert.acknowledged_by_id))) == {lead.id}
+        assert session.scalars(select(Incident.acknowledged_by_id)).one() == lead.id
+
+
 # --- listening message -------------------------------------------------------------------------
 
 

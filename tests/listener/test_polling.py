@@ -124,19 +124,19 @@ def test_a_worker_killed_before_commit_loses_nothing_and_stores_nothing_twice(
 ):
     settings, connector = setup
     tweets = [fake_x.add_tweet(author=f"u{i}", text=f"@NHSCovWarks hi {i}") for i in range(5)]
-    real_ingest = polling.ingest
+    real_ingest = polling.ingest_or_skip_refused
 
     def ingest_then_die(*args, **kwargs):
         real_ingest(*args, **kwargs)
         raise DiesAfterIngest
 
-    monkeypatch.setattr(polling, "ingest", ingest_then_die)
+    monkeypatch.setattr(polling, "ingest_or_skip_refused", ingest_then_die)
     with pytest.raises(DiesAfterIngest):
         poll(engine, settings, connector, clock, worker="w1")
     assert stored_ids(engine) == []  # rolled back: mentions and checkpoint together
     assert source_row(engine).lease_owner == "w1"  # a dead worker keeps its lease until it expires
 
-    monkeypatch.setattr(polling, "ingest", real_ingest)
+    monkeypatch.setattr(polling, "ingest_or_skip_refused", real_ingest)
     tweets.append(fake_x.add_tweet(author="late", text="@NHSCovWarks one more"))
     clock.advance(seconds=settings.polling.lease_seconds)
     outcome = poll(engine, settings, connector, clock, worker="w2")
@@ -385,3 +385,78 @@ def test_a_post_the_database_refuses_does_not_block_the_source(pg_url, clock):
     assert stored_ids(engine) == ["1", "2"]
     assert checkpoint_row(engine).cursor == {"since_id": "3"}
     engine.dispose()
+
+
+# Poison posts and failures that repeat ------------------------------------------------------
+
+
+def test_a_post_with_characters_no_database_stores_does_not_blind_the_source(any_engine, fake_x, clock):
+    settings = settings_for(SOURCE, base_url=fake_x.base_url)
+    sync(any_engine, settings)
+    connector = x_connector(fake_x, clock)
+    fake_x.add_tweet(author="pat", text="@NHSCovWarks lone \ud800 surrogate")
+    fake_x.add_tweet(author="sam", text="@NHSCovWarks a NUL \x00 here")
+    fake_x.add_tweet(author="jo", text="@NHSCovWarks an ordinary question")
+
+    first = poll(any_engine, settings, connector, clock)
+    assert (first.status, first.new, first.rejected) == ("polled", 3, 0)
+
+    later = fake_x.add_tweet(author="kim", text="@NHSCovWarks are you open today?")
+    clock.advance(seconds=120)
+    second = poll(any_engine, settings, connector, clock)
+
+    assert (second.status, second.new) == ("polled", 1)
+    assert later["id"] in stored_ids(any_engine) and len(stored_ids(any_engine)) == 4
+    assert not source_row(any_engine).needs_attention
+    with write_transaction(any_engine) as s:
+        notes = sorted(n for n in s.scalars(select(MentionRow.text_note)) if n)
+    assert len(notes) == 2 and "NUL character was removed" in notes[0] + notes[1]
+
+
+def test_a_connector_bug_twice_in_a_row_stops_the_source_and_tells_the_admins(engine, clock, setup):
+    settings, _ = setup
+    first = poll(engine, settings, Scripted(KeyError("id")), clock)
+    assert first.status == "temporary_error" and not source_row(engine).needs_attention
+    clock.now = first.next_poll_at
+
+    second = poll(engine, settings, Scripted(KeyError("id")), clock)
+
+    assert second.status == "permanent_error"
+    source = source_row(engine)
+    assert source.needs_attention and source.next_poll_at is None
+    assert source.attention_reason == f"failed the same way twice in a row: {first.error}"
+    with write_transaction(engine) as s:
+        alert = s.scalars(select(Alert)).one()
+        assert (alert.kind, alert.audience) == ("source_attention", "admins") and first.error in alert.body
+        assert s.scalar(select(AuditEvent.action)) == "source.needs_attention"
+
+
+def test_posts_that_cannot_be_stored_twice_in_a_row_stop_the_source(engine, fake_x, clock, setup):
+    settings, connector = setup
+    fake_x.add_tweet(author="pat", text="@NHSCovWarks hello")
+
+    class BrokenScorer:
+        def score(self, m):
+            raise ValueError("cannot score this")
+
+    stage = stub_stage()
+    stage.scorer = BrokenScorer()
+    outcomes = []
+    for _ in range(2):
+        outcomes.append(
+            poll_source(
+                engine, settings, SOURCE, connector=connector, stage=stage, now=clock(), worker_id="w1"
+            )
+        )
+        clock.now = outcomes[-1].next_poll_at or clock()
+    assert [o.status for o in outcomes] == ["temporary_error", "permanent_error"]
+    assert source_row(engine).needs_attention
+
+
+def test_different_failures_in_a_row_keep_retrying(engine, clock, setup):
+    settings, _ = setup
+    for error in (KeyError("id"), ValueError("x"), KeyError("id")):
+        outcome = poll(engine, settings, Scripted(error), clock)
+        assert outcome.status == "temporary_error"
+        clock.now = outcome.next_poll_at
+    assert not source_row(engine).needs_attention

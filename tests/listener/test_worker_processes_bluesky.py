@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from connectors.x.fake import FakeXApi
 from sqlalchemy import func, select
 
 from connectors.bluesky.fake import FakeBluesky
+from connectors.x.fake import FakeXApi
 from listener import users
 from listener.store.db import make_engine, write_transaction
 from listener.store.migrate import upgrade

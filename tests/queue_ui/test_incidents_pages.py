@@ -117,6 +117,73 @@ def test_the_signed_link_acknowledges_without_sign_in_but_only_by_post(engine, u
     assert anonymous.get(f"/incidents/ack/{token[:-3]}xyz").status_code == 400
 
 
+def _raise_to_crisis(engine, settings, incident_id):
+    with write_transaction(engine) as session:
+        incident = session.get_one(Incident, incident_id)
+        incidents.apply_update(
+            session,
+            settings,
+            incidents.EpisodeUpdate(
+                episode_key="ep",
+                at=NOW - timedelta(minutes=5),
+                level="crisis",
+                criteria=list(incident.criteria),
+                evidence=dict(incident.evidence),
+                subject=incident.subject,
+                mention_ids=[],
+            ),
+        )
+
+
+def test_an_old_alerts_link_does_not_acknowledge_the_later_crisis_alert(engine, ui_settings, anonymous):
+    incident_id = make_incident(engine, ui_settings, level="alert")
+    with write_transaction(engine) as session:
+        old_alert = session.scalars(select(Alert.id)).one()
+    _raise_to_crisis(engine, ui_settings, incident_id)
+    token = alerts.ack_token(ui_settings, incident_id=incident_id, alert_id=old_alert)
+
+    page = anonymous.get(f"/incidents/ack/{token}")
+    assert "this link does not acknowledge that" in page.text
+    done = anonymous.post(f"/incidents/ack/{token}", data={"csrf_token": csrf_of(page.text)})
+
+    assert done.status_code == 200 and "acknowledge that on the incident page" in done.text
+    with write_transaction(engine) as session:
+        acked = dict(session.execute(select(Alert.level, Alert.acknowledged_at)).tuples().all())
+        assert acked == {"alert": NOW, "crisis": None}
+        assert session.get(Incident, incident_id).acknowledged_at is None
+
+
+def test_the_link_records_who_acknowledged_when_signed_in(engine, ui_settings, client_as):
+    incident_id = make_incident(engine, ui_settings)
+    with write_transaction(engine) as session:
+        alert_id = session.scalars(select(Alert.id)).one()
+    token = alerts.ack_token(ui_settings, incident_id=incident_id, alert_id=alert_id)
+    lead = client_as("lead", name="Lee Lead")
+
+    page = lead.get(f"/incidents/ack/{token}")
+    assert "signed in as Lee Lead" in page.text
+    assert lead.post(f"/incidents/ack/{token}", data={"csrf_token": csrf_of(page.text)}).status_code == 200
+
+    with write_transaction(engine) as session:
+        assert session.get_one(Alert, alert_id).acknowledged_by_id == lead.user.id
+        assert session.get_one(Incident, incident_id).acknowledged_by_id == lead.user.id
+
+
+def test_a_link_naming_an_alert_the_incident_does_not_have_is_refused(engine, ui_settings, anonymous):
+    incident_id = make_incident(engine, ui_settings)
+    with write_transaction(engine) as session:
+        alert_id = session.scalars(select(Alert.id)).one()
+    token = alerts.ack_token(ui_settings, incident_id=incident_id, alert_id=alert_id + 100)
+    assert anonymous.get(f"/incidents/ack/{token}").status_code == 400
+    page = anonymous.get(
+        f"/incidents/ack/{alerts.ack_token(ui_settings, incident_id=incident_id, alert_id=alert_id)}"
+    )
+    refused = anonymous.post(f"/incidents/ack/{token}", data={"csrf_token": csrf_of(page.text)})
+    assert refused.status_code == 400
+    with write_transaction(engine) as session:
+        assert session.get_one(Alert, alert_id).acknowledged_at is None
+
+
 def test_the_listening_message_is_checked_then_posted_by_a_lead(engine, ui_settings, client_as):
     incident_id = make_incident(engine, ui_settings)
     client = client_as("lead", initials="JB")

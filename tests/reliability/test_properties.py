@@ -129,7 +129,9 @@ def test_stream_line_parser_returns_a_mention_or_invalid_line(line: str | bytes)
 
 @FEW
 @given(s.hostile_text, st.sampled_from(["x", "facebook", "rss", "replay"]))
-def test_a_valid_stream_line_keeps_its_text_exactly(text: str, platform: str) -> None:
+def test_a_valid_stream_line_keeps_its_text_exactly_but_what_no_database_stores(
+    text: str, platform: str
+) -> None:
     record = {
         "platform": platform,
         "id": "42",
@@ -138,8 +140,10 @@ def test_a_valid_stream_line_keeps_its_text_exactly(text: str, platform: str) ->
         "author": {"id": "7", "handle": "pat", "name": "Pat", "followers": 3},
         "source": "x:mentions:@NHSCovWarks",
     }
+    storable = text.replace("\x00", "")  # hostile_text has no surrogates: see test_safe_text for those
     for line in (json.dumps(record), json.dumps(record, ensure_ascii=False).encode()):
-        assert parse_line(line).text == text
+        mention = parse_line(line)
+        assert mention.text == storable and (mention.text_note is None) == (storable == text)
 
 
 @pytest.fixture(scope="module")
