@@ -123,6 +123,9 @@ def test_a_shared_phrase_is_reported_for_each_entry() -> None:
         ({"phrases": {"x": {"a b": True}}}, "must be a number"),
         ({"mixed": {"min_balance": 0}}, "min_balance"),
         ({"words": []}, "must be a table"),
+        ({"service": {"dates": {"words": ["bank holiday"]}}}, "not one word"),
+        ({"service": {"dates": {"words": "holiday"}}}, "list of strings"),
+        ({"words": {"holiday": 1.0}, "service": {"dates": {"words": ["holiday"]}}}, "also has a valence"),
     ],
 )
 def test_bad_lexicon_values_name_the_key(nhs: dict, message: str) -> None:
@@ -146,6 +149,16 @@ def test_words_are_merged_into_vaders_lexicon() -> None:
     scored = tiny(words={"dismissive": -2.0}).score("The receptionist was dismissive")
     assert scored.label == "negative"
     assert scored.negative_terms == ("dismissive",)
+
+
+def test_service_words_lose_vaders_valence() -> None:
+    text = "Is the pharmacy open over the holidays?"
+    assert tiny().score(text).label == "positive"  # VADER: "holidays" +1.6
+    scorer = tiny(service={"dates": {"words": ["holidays"]}})
+    assert scorer.score(text).label == "neutral"
+    # only the word itself: the real sentiment words around it still count
+    assert scorer.score("Rude staff over the holidays").label == "negative"
+    assert scorer.score("Lovely staff over the holidays").positive_terms == ("lovely",)
 
 
 def test_a_phrase_is_scored_as_one_word_with_vaders_rules() -> None:
@@ -196,6 +209,18 @@ def test_mixed_praise_and_criticism_is_pulled_towards_neutral() -> None:
         ("What a joke", "negative"),
         ("Paramedics treated a suspected heart attack", "neutral"),
         ("Not sure", "neutral"),
+        # questions and notices about the service: neutral unless a real sentiment word is there
+        ("Where can I get my flu jab?", "neutral"),
+        ("Can I book a flu jab at my GP or do I need to ask the pharmacy?", "neutral"),
+        ("What are your opening hours over the bank holiday?", "neutral"),
+        ("Is the walk-in centre open on the Easter bank holiday weekend?", "neutral"),
+        ("Opening hours over the Christmas holidays: 9am to 1pm", "neutral"),
+        ("Free flu jabs for over 65s, book an appointment with your GP", "neutral"),
+        ("Can you help me please? When is my appointment?", "neutral"),
+        ("Waited 5 hours in A&E on the bank holiday, disgraceful", "negative"),
+        ("Cancelled my flu jab appointment twice, absolutely useless", "negative"),
+        ("Rude receptionist when I asked about my flu jab", "negative"),
+        ("Brilliant staff at the flu clinic over the holidays, thank you", "positive"),
     ],
 )
 def test_nhs_lexicon(nhs: SentimentScorer, text: str, label: str) -> None:
