@@ -27,7 +27,7 @@ import argparse
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, fields
+from dataclasses import fields
 from typing import IO, Any
 
 from listener.cli.common import add_config_option
@@ -151,6 +151,6 @@ def _count(value: Any, name: str) -> int:
 
 def score_json(score: Score) -> dict[str, Any]:
     """Every score field; personal data as kind and position only, never the data itself."""
-    out = asdict(score)
+    out = {name: getattr(score, name) for name in SCORE_FIELDS}  # asdict's deep copy was a quarter of the command
     out["personal_data"] = [{"kind": p.kind, "start": p.start, "end": p.end} for p in score.personal_data]
-    return {name: out[name] for name in SCORE_FIELDS}
+    return out

@@ -402,6 +402,9 @@ _WORDS = [
     "WAIT",
     "rude",
 ]
+# Text that is not ASCII: emoji (alone, glued to words, with a variation selector), accents,
+# capitals with accents, "£", curly quotes and dashes.
+_NON_ASCII = ["😀", "😡", "good😀", "❤\ufe0f", "🙏🏽", "café", "CAFÉ", "naïve", "£12", "didn’t", "“great”", "—", "Über", "ß"]
 
 
 @settings(deadline=None, max_examples=400)
@@ -415,9 +418,21 @@ _FAST = FastVader()
 _PLAIN = SentimentIntensityAnalyzer()
 
 
-def test_fast_vader_uses_vader_for_non_ascii_text() -> None:
+@settings(deadline=None, max_examples=400)
+@given(st.lists(st.sampled_from(_WORDS + _NON_ASCII), max_size=25), st.sampled_from([" ", "", "  "]))
+def test_fast_vader_scores_non_ascii_text_as_vader_does(words: list[str], sep: str) -> None:
+    text = sep.join(words)
+    assert _FAST.polarity_scores(text) == _PLAIN.polarity_scores(text)
+
+
+def test_fast_vader_uses_vaders_emoji_pass_only_for_emoji(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = FastVader()
     text = "Brilliant service 😀 but a long wait 😡"
-    assert FastVader().polarity_scores(text) == SentimentIntensityAnalyzer().polarity_scores(text)
+    assert fast.polarity_scores(text) == SentimentIntensityAnalyzer().polarity_scores(text)
+    calls: list[str] = []
+    monkeypatch.setattr(fast, "_describe_emoji", lambda t: calls.append(t) or t)
+    fast.polarity_scores("The café charged £3 and didn’t care")
+    assert calls == []
 
 
 def test_the_scorer_keeps_no_state_between_texts(nhs: SentimentScorer) -> None:
