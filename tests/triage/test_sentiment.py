@@ -404,7 +404,8 @@ _WORDS = [
 ]
 # Text that is not ASCII: emoji (alone, glued to words, with a variation selector), accents,
 # capitals with accents, "£", curly quotes and dashes.
-_NON_ASCII = ["😀", "😡", "good😀", "❤\ufe0f", "🙏🏽", "café", "CAFÉ", "naïve", "£12", "didn’t", "“great”", "—", "Über", "ß"]
+_NON_ASCII = ["😀", "😡", "good😀", "❤\ufe0f", "🙏🏽", "café", "CAFÉ", "naïve", "£12", "didn’t", "“great”"]
+_NON_ASCII += ["—", "Ü", "ß"]
 
 
 @settings(deadline=None, max_examples=400)
