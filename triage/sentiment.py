@@ -43,7 +43,7 @@ from typing import Any
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, NEGATE
 
 from triage.lexicon import LexiconError, number, table, terms, valences
-from triage.phrases import PhraseMatch, PhraseMatcher, Scan, Tokens
+from triage.phrases import PhraseMatch, PhraseMatcher, Scan, Span, Tokens
 from triage.vader import FastVader
 
 POSITIVE_AT = 0.05
@@ -190,14 +190,25 @@ class SentimentScorer:
             return NEUTRAL
         return self.score_normalised(normalise(text[:MAX_SCORED_CHARS]))
 
-    def score_normalised(self, text: str, tokens: Tokens | None = None) -> Sentiment:
-        """Score text already through :func:`normalise`, with its tokens if known."""
+    @property
+    def phrases(self) -> PhraseMatcher[str]:
+        """The phrase matcher (to share a pass over the words with other lexicons: PhraseLayers)."""
+        return self._phrases
+
+    def score_normalised(
+        self, text: str, tokens: Tokens | None = None, spans: list[Span[str]] | None = None
+    ) -> Sentiment:
+        """Score text already through :func:`normalise`, with its tokens and phrases if known."""
         if len(text) > MAX_SCORED_CHARS:
             text, tokens = text[:MAX_SCORED_CHARS], None
         glyphs: list[str] = []
         if self._emoji_re is not None and not text.isascii():
             text = self._emoji_re.sub(lambda m: _pad(m.group(), glyphs), text)
-        scan = self._phrases.scan(text, tokens)
+        if tokens is None:
+            scan = self._phrases.scan(text)
+        else:
+            spans = self._phrases.find_spans(tokens) if spans is None else spans
+            scan = self._phrases.scan_found(text, tokens, spans)
         rewritten = _rewrite(text, scan.matches) if scan.matches else text
         if not rewritten.strip():
             return NEUTRAL

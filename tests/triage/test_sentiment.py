@@ -11,7 +11,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from listener.paths import CONFIG_DIR
 from triage.lexicon import LexiconError
-from triage.phrases import PhraseMatcher, tokenize
+from triage.phrases import PhraseLayers, PhraseMatcher, tokenize
 from triage.sentiment import (
     CHUNK_CHARS,
     MAX_SCORED_CHARS,
@@ -20,6 +20,7 @@ from triage.sentiment import (
     label_for,
     normalise,
 )
+from triage.signals import SignalFinder, SignalLexicon
 from triage.vader import FastVader
 
 
@@ -440,3 +441,40 @@ def test_the_scorer_keeps_no_state_between_texts(nhs: SentimentScorer) -> None:
     first = nhs.score("Rude staff, awful wait")
     nhs.score("Brilliant 😀 thank you")
     assert nhs.score("Rude staff, awful wait") == first
+
+
+# --- one pass over the words for several lexicons --------------------------------------
+
+
+def test_layers_find_what_each_matcher_finds_even_where_they_overlap() -> None:
+    long = PhraseMatcher({"long wait": -2.0, "wait": -0.5, "^no$": 1.0}, single_words=True)
+    other = PhraseMatcher([("wait", "w"), ("long", "l"), ("no", "n"), ("no", "again")], single_words=True, shared=True)
+    tokens = tokenize("No long wait, no wait")
+    found = PhraseLayers([long, other]).find_spans(tokens)
+    assert found == [long.find_spans(tokens), other.find_spans(tokens)]
+    assert [p.key for _, _, p in found[0]] == ["long wait", "wait"]
+    assert [p.value for _, _, p in found[1]] == ["n", "again", "l", "w", "n", "again", "w"]
+
+
+def _lexicon_words() -> list[str]:
+    signals = SignalLexicon.from_toml(_toml("legal.toml"), _toml("signals.toml"))
+    nhs = SentimentLexicon.from_toml(_toml("nhs.toml"), _toml("emoji.toml"))
+    keys = [*nhs.phrases, *nhs.words, *signals.legal, *signals.emotive, *signals.complaint, *signals.question_openers]
+    words = {w for key in keys for w in tokenize(key.replace("|", " ").replace("(", " ").replace(")", " ")).words}
+    return sorted(words | {"2", "10", "@nhs", ".", ",", "!", "-"})
+
+
+_LAYER_WORDS = _lexicon_words()
+_SENTIMENT_PHRASES = SentimentScorer(SentimentLexicon.from_toml(_toml("nhs.toml"), _toml("emoji.toml"))).phrases
+_SIGNAL_PHRASES = SignalFinder(SignalLexicon.from_toml(_toml("legal.toml"), _toml("signals.toml"))).phrases
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(st.sampled_from(_LAYER_WORDS), max_size=30))
+def test_layers_of_the_real_lexicons_find_what_each_matcher_finds(words: list[str]) -> None:
+    sentiment, signals = _SENTIMENT_PHRASES, _SIGNAL_PHRASES
+    tokens = tokenize(" ".join(words))
+    assert PhraseLayers([sentiment, signals]).find_spans(tokens) == [
+        sentiment.find_spans(tokens),
+        signals.find_spans(tokens),
+    ]
