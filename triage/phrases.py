@@ -325,7 +325,8 @@ class PhraseLayers:
                     known = best.get(layer)
                     if known is not None and j <= known[0]:
                         continue
-                    fits = [p for p in phrases if not (p.at_clause_end and j < n and words[j] not in _CLAUSE_END)]
+                    cut = j < n and words[j] not in _CLAUSE_END  # no clause ends here
+                    fits = [p for p in phrases if not (p.at_clause_end and cut)]
                     if fits:
                         best[layer] = (j, fits if self._shared[layer] else fits[:1])
             if j < n:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import pytest
@@ -448,7 +449,8 @@ def test_the_scorer_keeps_no_state_between_texts(nhs: SentimentScorer) -> None:
 
 def test_layers_find_what_each_matcher_finds_even_where_they_overlap() -> None:
     long = PhraseMatcher({"long wait": -2.0, "wait": -0.5, "^no$": 1.0}, single_words=True)
-    other = PhraseMatcher([("wait", "w"), ("long", "l"), ("no", "n"), ("no", "again")], single_words=True, shared=True)
+    entries = [("wait", "w"), ("long", "l"), ("no", "n"), ("no", "again")]
+    other = PhraseMatcher(entries, single_words=True, shared=True)
     tokens = tokenize("No long wait, no wait")
     found = PhraseLayers([long, other]).find_spans(tokens)
     assert found == [long.find_spans(tokens), other.find_spans(tokens)]
@@ -459,13 +461,16 @@ def test_layers_find_what_each_matcher_finds_even_where_they_overlap() -> None:
 def _lexicon_words() -> list[str]:
     signals = SignalLexicon.from_toml(_toml("legal.toml"), _toml("signals.toml"))
     nhs = SentimentLexicon.from_toml(_toml("nhs.toml"), _toml("emoji.toml"))
-    keys = [*nhs.phrases, *nhs.words, *signals.legal, *signals.emotive, *signals.complaint, *signals.question_openers]
-    words = {w for key in keys for w in tokenize(key.replace("|", " ").replace("(", " ").replace(")", " ")).words}
+    keys = [*nhs.phrases, *nhs.words, *signals.legal, *signals.emotive, *signals.complaint]
+    keys += signals.question_openers
+    words = {w for key in keys for w in tokenize(re.sub(r"[|()]", " ", key)).words}
     return sorted(words | {"2", "10", "@nhs", ".", ",", "!", "-"})
 
 
 _LAYER_WORDS = _lexicon_words()
-_SENTIMENT_PHRASES = SentimentScorer(SentimentLexicon.from_toml(_toml("nhs.toml"), _toml("emoji.toml"))).phrases
+_SENTIMENT_PHRASES = SentimentScorer(
+    SentimentLexicon.from_toml(_toml("nhs.toml"), _toml("emoji.toml"))
+).phrases
 _SIGNAL_PHRASES = SignalFinder(SignalLexicon.from_toml(_toml("legal.toml"), _toml("signals.toml"))).phrases
 
 
