@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Mention
 from listener.business_hours import BusinessClock
+from listener.scoring_pool import ScoringPool
 from listener.settings import SlaSettings
 from listener.store.db import upsert_insert
 from listener.store.models import Author, Checkpoint, Conversation, QueueItem, Score, Source
@@ -44,13 +45,22 @@ class Scorer(Protocol):
 
 @dataclass
 class TriageStage:
-    """What ingest needs from triage: a scorer, a topic function, and the SLA rules for due times."""
+    """What ingest needs from triage: a scorer, a topic function, and the SLA rules for due times.
+
+    With a ``pool``, a large enough batch is scored on several cores.
+    """
 
     scorer: Scorer
     topic_of: Callable[[str, str | None], str | None]
     sla: SlaSettings
     clock: BusinessClock
     media_handles: frozenset[str] = frozenset()
+    pool: ScoringPool | None = None
+
+    def score_all(self, mentions: Sequence[MentionInput]) -> list[TriageScore]:
+        if self.pool is not None and len(mentions) >= self.pool.min_batch:
+            return self.pool.score_all(mentions)
+        return [self.scorer.score(m) for m in mentions]
 
 
 @dataclass
@@ -167,11 +177,9 @@ def _ingest_batch(
     result.duplicates += len(fresh) - len(ids)
 
     score_rows, item_rows, new = [], [], []
-    for m in fresh:
-        mention_id = ids.get((m.platform, m.external_id))
-        if mention_id is None:
-            continue
-        score = stage.scorer.score(to_input(m))
+    stored = [(m, ids[(m.platform, m.external_id)]) for m in fresh if (m.platform, m.external_id) in ids]
+    scores = stage.score_all([to_input(m) for m, _ in stored])
+    for (m, mention_id), score in zip(stored, scores, strict=True):
         score.topic = stage.topic_of(m.text, m.url)
         score_rows.append(score_row(mention_id, score))
         if needs_reply(m):

@@ -9,8 +9,10 @@ from __future__ import annotations
 from listener.business_hours import BusinessClock
 from listener.ingest import TriageStage
 from listener.paths import load_config_toml
+from listener.scoring_pool import ScoringPool, auto_processes
 from listener.settings import Settings
-from listener.triage_setup import build_scorer
+from listener.triage_setup import load_resources
+from triage.scoring import Scorer
 from triage.topics import topic_of
 
 MEDIA_FILE = "media.toml"
@@ -34,8 +36,11 @@ def build_stage(settings: Settings) -> TriageStage:
     """The real scorer and topic function, with the SLA rules that set each queue item's due time."""
     handles, domains = media_lists(settings)
     sla = settings.sla
+    resources = load_resources(handles, domains)
+    processes = settings.triage.scoring_processes or auto_processes()
     return TriageStage(
-        scorer=build_scorer(handles, domains),
+        scorer=Scorer(resources),
+        pool=ScoringPool(resources, processes) if processes > 1 else None,
         topic_of=topic_of,
         sla=sla,
         clock=BusinessClock(sla.business_hours, settings.general.timezone),
