@@ -25,8 +25,9 @@ from sqlalchemy import Select, String, false, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from listener.business_hours import BusinessClock
+from listener.sentiment_overrides import Agreement
 from listener.settings import Settings
-from listener.store.models import Incident, Mention, QueueItem, Score, User
+from listener.store.models import Incident, Mention, QueueItem, Score, SentimentOverride, User
 
 GROUPINGS = ("agent", "account", "platform", "source", "day")
 # How an item stands against its SLA: the measures a drill-down can ask for.
@@ -566,6 +567,23 @@ def volume_report(session: Session, settings: Settings, filters: ReportFilters) 
         volume.compound_sum += float(compound_sum or 0.0)
         volume.scored += scored
     return list(days.values())
+
+
+def sentiment_agreement(session: Session, settings: Settings, filters: ReportFilters) -> Agreement:
+    """How often agents agreed with the scorer's label, over the mentions in range they judged."""
+    stmt = (
+        select(SentimentOverride.scored_label, SentimentOverride.label, func.count())
+        .select_from(Mention)
+        .join(SentimentOverride, SentimentOverride.mention_id == Mention.id)
+        .group_by(SentimentOverride.scored_label, SentimentOverride.label)
+    )
+    if _uses_items(filters):
+        stmt = stmt.join(QueueItem, QueueItem.mention_id == Mention.id)
+    stmt = _filtered(session, stmt, filters, settings.general.timezone, items=_uses_items(filters))
+    out = Agreement()
+    for scored, label, count in session.execute(stmt):
+        out.add(scored, label, count)
+    return out
 
 
 # --- incidents ---------------------------------------------------------------------------

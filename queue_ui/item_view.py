@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from listener import moderation, replies
 from listener.queue import get_item, in_open_incident, viewers
+from listener.sentiment_overrides import override_for
 from listener.settings import Settings
 from listener.store.models import (
     Author,
@@ -19,6 +20,7 @@ from listener.store.models import (
     QueueItem,
     Reply,
     Score,
+    SentimentOverride,
     User,
 )
 from triage.guidance import KINDS, GuidanceCard, classify_item, guidance_for
@@ -35,6 +37,7 @@ class ItemPage:
     mention: Mention
     author: Author
     score: Score | None
+    sentiment_override: SentimentOverride | None
     assignee: User | None
     incident: Incident | None
     kind: str
@@ -103,6 +106,7 @@ def build_item_page(
         mention=mention,
         author=author,
         score=score,
+        sentiment_override=override_for(session, mention.id),
         assignee=session.get(User, item.assignee_id) if item.assignee_id else None,
         incident=incident,
         kind=kind,

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, Response, StreamingResponse
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from listener import charts, foi
+from listener import charts, foi, sentiment_overrides
 from listener.errors import UserError
 from listener.reports import (
     GROUPINGS,
@@ -40,6 +40,7 @@ from listener.reports import (
     item_dict,
     item_rows,
     mention_rows,
+    sentiment_agreement,
     summarise,
     volume_report,
     write_csv,
@@ -248,6 +249,7 @@ def reports_page(request: Request, db: DbSession, user: Manager, now: Now) -> HT
         total=GroupFigures.of("total", "All items", rows),
         volume=volume,
         incidents=incident_report(db, settings, filters),
+        agreement=sentiment_agreement(db, settings, filters),
         charts=_charts(filters, by, groups, days, volume),
         choices=filter_choices(db, settings, filters),
         groupings=GROUPING_NAMES,
@@ -371,6 +373,25 @@ def mentions_csv(request: Request, db: DbSession, user: Manager, label: str | No
         for m in rows
     ]
     return _csv(f"mentions-{label or 'all'}", query.filters, columns, table)
+
+
+@router.post("/reports/sentiment-labels")
+def sentiment_labels(
+    request: Request, db: DbSession, user: Manager, now: Now, _csrf: CsrfChecked
+) -> Response:
+    """Every post an agent judged, with the scorer's label and the agent's, as JSON lines (audited)."""
+    lines = list(sentiment_overrides.labelled_lines(db))
+    sentiment_overrides.record_labels_export(db, actor=user, rows=len(lines))
+    timezone = request.app.state.settings.general.timezone
+    stamp = now.astimezone(ZoneInfo(timezone)).strftime("%Y%m%d-%H%M%S")
+    return Response(
+        "".join(lines),
+        media_type="application/x-ndjson",
+        headers={
+            "Content-Disposition": f'attachment; filename="sentiment-labels-{stamp}.jsonl"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 # --- FOI export --------------------------------------------------------------------------
