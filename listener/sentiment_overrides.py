@@ -98,7 +98,7 @@ class Agreement:
 def labelled_lines(session: Session) -> Iterator[str]:
     """Every judged mention as a JSON line: the text, the scorer's label and compound, the agent's label.
 
-    The text is as stored (anonymised mentions carry their anonymised text); who judged is left out.
+    Mentions past the retention period (anonymised) are left out, and so is who judged.
     """
     stmt = (
         select(
@@ -113,6 +113,7 @@ def labelled_lines(session: Session) -> Iterator[str]:
         )
         .join(SentimentOverride, SentimentOverride.mention_id == Mention.id)
         .join(Score, Score.mention_id == Mention.id)
+        .where(Mention.anonymised_at.is_(None))
         .order_by(Mention.id)
     )
     for mention_id, platform, created_at, text, compound, scored, label, judged_at in session.execute(stmt):

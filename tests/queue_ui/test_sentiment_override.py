@@ -10,7 +10,7 @@ from sqlalchemy import select
 from listener.reports import ReportFilters, sentiment_agreement
 from listener.settings import Settings
 from listener.store.db import session_factory, write_transaction
-from listener.store.models import AuditEvent, Score, SentimentOverride
+from listener.store.models import AuditEvent, Mention, Score, SentimentOverride
 from tests.queue_ui.conftest import NOW
 
 
@@ -122,8 +122,12 @@ def test_the_agreement_rate_counts_the_judged_posts_in_range(client_as, seed, en
 def test_managers_download_the_judged_posts_as_labelled_data(client_as, seed, engine):
     item = seed("Thank you, the crew were brilliant", label="positive")
     seed("Nobody judged this one", label="negative")
+    old = seed("Past the retention period", label="negative")
     agent = client_as("agent")
     agent.form(f"/items/{item.item_id}/sentiment", {"label": "positive"})
+    agent.form(f"/items/{old.item_id}/sentiment", {"label": "neutral"})
+    with write_transaction(engine) as session:
+        session.get_one(Mention, old.mention_id).anonymised_at = NOW
     assert agent.form("/reports/sentiment-labels").status_code == 403
 
     manager = client_as("manager")
