@@ -10,7 +10,9 @@ tables, not the mapped classes: given a class, the session takes its ORM bulk pa
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -29,6 +31,7 @@ from listener.store.types import utcnow
 from triage.model import MentionInput
 from triage.model import Score as TriageScore
 
+log = logging.getLogger(__name__)
 # Kinds that are for listening only: nobody answers a news article.
 LISTEN_ONLY_KINDS = frozenset({"news"})
 BATCH = 500
@@ -59,7 +62,10 @@ class TriageStage:
 
     def score_all(self, mentions: Sequence[MentionInput]) -> list[TriageScore]:
         if self.pool is not None and len(mentions) >= self.pool.min_batch:
-            return self.pool.score_all(mentions)
+            try:
+                return self.pool.score_all(mentions)
+            except BrokenProcessPool:
+                log.warning("a scoring process died; this batch is scored in the worker's own process")
         return [self.scorer.score(m) for m in mentions]
 
 

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from triage.model import MentionInput, Score
 from triage.scoring import Scorer, TriageResources
@@ -61,9 +62,17 @@ class ScoringPool:
             )
         share = -(-len(mentions) // self.processes)
         shares = [list(mentions[i : i + share]) for i in range(0, len(mentions), share)]
-        return [score for scored in self._executor.map(_score_share, shares) for score in scored]
+        try:
+            return [score for scored in self._executor.map(_score_share, shares) for score in scored]
+        except BrokenProcessPool:
+            self.close()  # a process died (killed, out of memory): the next batch starts a new pool
+            raise
 
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+    def pids(self) -> list[int]:
+        """The pool's running processes (none before the first batch)."""
+        return [] if self._executor is None else [p.pid for p in self._executor._processes.values()]

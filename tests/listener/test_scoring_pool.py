@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -35,13 +37,21 @@ def test_a_pool_scores_as_one_process_does_in_the_batchs_order(pool: ScoringPool
 
 
 def test_the_score_command_on_a_pool_writes_what_one_process_writes(pool: ScoringPool) -> None:
-    lines = [*INPUTS.read_bytes().splitlines(keepends=True), b"not json\n", b'{"id": 7, "text": "Rude staff"}\n']
+    lines = [
+        *INPUTS.read_bytes().splitlines(keepends=True),
+        b"not json\n",
+        b'{"id": 7, "text": "Rude staff"}\n',
+    ]
     scorer = Scorer(load_resources(media_domains=["coventrytelegraph.net"]))
     one, many, err_one, err_many = io.StringIO(), io.StringIO(), io.StringIO(), io.StringIO()
     assert score_stream(lines, one, err_one, scorer) == 1
     assert score_stream(lines, many, err_many, scorer, pool) == 1
     assert many.getvalue() == one.getvalue()
-    assert err_many.getvalue() == err_one.getvalue() == f"line {len(lines) - 1}: not valid JSON (Expecting value)\n"
+    assert (
+        err_many.getvalue()
+        == err_one.getvalue()
+        == f"line {len(lines) - 1}: not valid JSON (Expecting value)\n"
+    )
     assert json.loads(many.getvalue().splitlines()[-1])["id"] == 7
 
 
@@ -66,3 +76,18 @@ def test_the_pool_size_is_checked() -> None:
         Settings.model_validate({"triage": {"scoring_processes": 0}})
     with pytest.raises(ValueError, match="at least two"):
         ScoringPool(load_resources(), 1)
+
+
+def test_a_scoring_process_that_dies_costs_no_batch(monkeypatch: pytest.MonkeyPatch) -> None:
+    stage = build_stage(Settings.model_validate({"triage": {"scoring_processes": 2}}))
+    mentions = [parse_line(line)[1] for line in INPUTS.read_text(encoding="utf-8").splitlines()]
+    expected = [stage.scorer.score(m) for m in mentions]
+    try:
+        assert stage.score_all(mentions) == expected
+        for pid in stage.pool.pids():
+            os.kill(pid, signal.SIGKILL)
+        assert stage.score_all(mentions) == expected  # scored in-process this time
+        assert stage.score_all(mentions) == expected  # and on a new pool the next
+        assert len(stage.pool.pids()) == 2
+    finally:
+        stage.pool.close()
