@@ -1,6 +1,7 @@
 """Ingest throughput: realistic mentions through ingest, scoring and the crisis watch into SQLite.
 
     .venv/bin/python -m bench.pipeline [--mentions 100000] [--batch 100] [--db sqlite|postgres]
+                                         [--processes N]
 
 The worker's own path, minus the network: each batch is one poll's worth of mentions
 (``--batch``, default a full X page of 100), stored by ``listener.intake.ingest.ingest`` with the
@@ -12,7 +13,10 @@ burst on every sixth day.
 
 Baseline: bare ``vaderSentiment`` ``polarity_scores`` of the same texts, in the same process.
 The two run interleaved in ten segments, so a machine busy with other work slows both alike.
-Target: the pipeline at 0.7 or more of bare VADER's rate (storage and the rest cost < 30%).
+``--processes`` sets ``[triage] scoring_processes`` (default 1: the one-core figure; more
+scores each poll in a process pool, see ``listener.intake.scoring_pool``).
+Targets (issue 21): the pipeline at 0.3 or more of bare VADER's rate on one process, 0.7
+with the spare cores.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from listener.settings import Settings
 from listener.store.db import write_transaction
 from listener.store.migrate import upgrade
 
-TARGET_RATIO = 0.7
+TARGET_ONE_CORE = 0.3
+TARGET_SPARE_CORES = 0.7
 SEGMENTS = 10
 
 
@@ -62,11 +67,13 @@ def run_vader(analyzer: SentimentIntensityAnalyzer, texts: Sequence[str]) -> flo
     return time.perf_counter() - started
 
 
-def run_scoring(stage: TriageStage, mentions: Sequence[Mention]) -> float:
+def run_scoring(stage: TriageStage, mentions: Sequence[Mention], batch: int) -> float:
     started = time.perf_counter()
-    for m in mentions:
-        stage.scorer.score(to_input(m))
-        stage.topic_of(m.text, m.url)
+    for start in range(0, len(mentions), batch):
+        polled = mentions[start : start + batch]
+        stage.score_all([to_input(m) for m in polled])
+        for m in polled:
+            stage.topic_of(m.text, m.url)
     return time.perf_counter() - started
 
 
@@ -93,9 +100,11 @@ def run_pipeline(
         t.events += len(events)
 
 
-def measure(kind: str, mentions: list[Mention], batch: int) -> Timings:
-    settings = Settings()
+def measure(kind: str, mentions: list[Mention], batch: int, processes: int = 1) -> Timings:
+    settings = Settings.model_validate({"triage": {"scoring_processes": processes}})
     stage = build_stage(settings)
+    if stage.pool is not None:
+        stage.score_all([to_input(m) for m in mentions[: stage.pool.min_batch]])  # start the processes
     analyzer = SentimentIntensityAnalyzer()
     timings = Timings()
     texts = [m.text for m in mentions]
@@ -107,8 +116,10 @@ def measure(kind: str, mentions: list[Mention], batch: int) -> Timings:
             part = mentions[start : start + size]
             gc.collect()
             timings.vader += run_vader(analyzer, texts[start : start + size])
-            timings.scoring += run_scoring(stage, part)
+            timings.scoring += run_scoring(stage, part, batch)
             run_pipeline(engine, stage, watch, part, batch, timings)
+    if stage.pool is not None:
+        stage.pool.close()
     return timings
 
 
@@ -117,23 +128,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mentions", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=100, help="mentions per poll (one ingest transaction)")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--processes", type=int, default=1, help="processes that score each poll")
     args = parser.parse_args(argv)
 
     mentions = list(synthetic_mentions(args.mentions, per_hour=300, crisis_every_days=6))
     hours = (mentions[-1].created_at - mentions[0].created_at).total_seconds() / 3600
     print(
         f"{len(mentions):,} mentions over {hours:.0f} simulated hours into {args.db}, "
-        f"polls of {args.batch}, crisis watch after each poll"
+        f"polls of {args.batch}, crisis watch after each poll, {args.processes} scoring process(es)"
     )
     print(machine_note())
-    t = measure(args.db, mentions, args.batch)
+    t = measure(args.db, mentions, args.batch, args.processes)
     n = len(mentions)
     vader_rate, pipeline_rate = n / t.vader, n / t.pipeline
     ratio = pipeline_rate / vader_rate
     figure("bare VADER polarity_scores", f"{vader_rate:,.0f} /s")
     figure("triage alone (scorer + topic, no store)", f"{n / t.scoring:,.0f} /s")
     figure("pipeline (ingest + triage + crisis watch)", f"{pipeline_rate:,.0f} /s")
-    figure("pipeline rate / bare VADER rate", f"{ratio:.2f}", f">= {TARGET_RATIO}", ratio >= TARGET_RATIO)
+    target = TARGET_ONE_CORE if args.processes == 1 else TARGET_SPARE_CORES
+    figure("pipeline rate / bare VADER rate", f"{ratio:.2f}", f">= {target}", ratio >= target)
     share = {
         "triage (scorer + topic)": t.scoring,
         "store (ingest minus triage)": max(0.0, t.ingest - t.scoring),

@@ -85,6 +85,12 @@ class PollingSettings(_Section):
     request_timeout_seconds: float = Field(default=20, gt=0)
 
 
+class TriageSettings(_Section):
+    # Processes that score a poll's mentions: unset, one per spare core (none on a one-core
+    # box: the worker scores in its own process); 1 always scores in the worker's process.
+    scoring_processes: int | None = Field(default=None, ge=1, le=64)
+
+
 class FacebookSettings(_Section):
     # The Graph API version every call names; Meta retires each about two years after release.
     graph_api_version: str = "v21.0"
@@ -210,6 +216,7 @@ class Settings(_Section):
     accounts: list[AccountSettings] = Field(default_factory=list)
     sources: list[SourceSettings] = Field(default_factory=list)
     polling: PollingSettings = Field(default_factory=PollingSettings)
+    triage: TriageSettings = Field(default_factory=TriageSettings)
     facebook: FacebookSettings = Field(default_factory=FacebookSettings)
     linkedin: LinkedInSettings = Field(default_factory=LinkedInSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)

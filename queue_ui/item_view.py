@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from listener.queue.items import get_item, in_open_incident, viewers
+from listener.queue.sentiment_overrides import override_for
 from listener.replies import drafts as replies
 from listener.replies import moderation
 from listener.rules import guidance_book
@@ -21,6 +22,7 @@ from listener.store.models import (
     QueueItem,
     Reply,
     Score,
+    SentimentOverride,
     User,
 )
 from triage.guidance import KINDS, GuidanceCard, classify_item, guidance_for
@@ -37,6 +39,7 @@ class ItemPage:
     mention: Mention
     author: Author
     score: Score | None
+    sentiment_override: SentimentOverride | None
     assignee: User | None
     incident: Incident | None
     kind: str
@@ -115,6 +118,7 @@ def build_item_page(
         mention=mention,
         author=author,
         score=score,
+        sentiment_override=override_for(session, mention.id),
         assignee=session.get(User, item.assignee_id) if item.assignee_id else None,
         incident=incident,
         kind=kind,

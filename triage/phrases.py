@@ -80,6 +80,9 @@ def tokenize(text: str) -> Tokens:
     return Tokens(raw, list(map(str.lower, raw)), first)
 
 
+Span = tuple[int, int, Phrase[T]]  # first word, last word, the phrase matched
+
+
 @dataclass(frozen=True, slots=True)
 class Scan(Generic[T]):
     tokens: Tokens
@@ -176,7 +179,15 @@ class PhraseMatcher(Generic[T]):
         """The phrases found in ``text``, whose ``tokens`` may be passed in when already known."""
         if tokens is None:
             tokens = tokenize(text)
-        found = self._find_spans(tokens.words, tokens.first)
+        return self.scan_found(text, tokens, self.find_spans(tokens))
+
+    def find_spans(self, tokens: Tokens) -> list[Span[T]]:
+        """(first word, last word, phrase) of each match in ``tokens``."""
+        return self._find_spans(tokens.words, tokens.first)
+
+    def scan_found(self, text: str, tokens: Tokens, found: list[Span[T]]) -> Scan[T]:
+        """The :class:`Scan` of ``text`` from matches found on its ``tokens`` (by this matcher or a
+        :class:`PhraseLayers` it belongs to)."""
         if not found:
             return Scan(tokens, [], [])
         # Character positions only when something matched.
@@ -189,7 +200,7 @@ class PhraseMatcher(Generic[T]):
             matches.append(PhraseMatch(phrase, start, end, text[start:end]))
         return Scan(tokens, [(first, last) for first, last, _ in found], matches)
 
-    def _find_spans(self, words: list[str], start: int) -> list[tuple[int, int, Phrase[T]]]:
+    def _find_spans(self, words: list[str], start: int) -> list[Span[T]]:
         """(first word, last word, phrase) of each match; "^" phrases only at word ``start``."""
         root, start_root = self._root, self._start_root
         # Most words start no phrase: find the ones that may in one pass, then walk from those.
@@ -202,7 +213,7 @@ class PhraseMatcher(Generic[T]):
             first = words[start]
             if first in start_root or (_NUMBER in start_root and _is_number(first)):
                 starts = sorted([*starts, start])
-        found: list[tuple[int, int, Phrase[T]]] = []
+        found: list[Span[T]] = []
         free = 0  # words before this are inside an earlier match
         for i in starts:
             if i < free:
@@ -239,3 +250,97 @@ class PhraseMatcher(Generic[T]):
                 if numbers and _NUMBER in node and _is_number(words[j]):
                     stack.append((node[_NUMBER], j + 1))
         return best
+
+
+class PhraseLayers:
+    """Several lexicons' matchers walked as one: a single pass over a text's words finds each
+    lexicon's matches exactly as its own matcher would (the longest at each position, none
+    overlapping within a lexicon; two lexicons may match the same words).
+
+    Sentiment phrases and signal terms are found this way, so the words are looked up
+    once rather than once per lexicon.
+    """
+
+    def __init__(self, matchers: list[PhraseMatcher[Any]]) -> None:
+        self._layers = range(len(matchers))
+        self._shared = [m._shared for m in matchers]
+        self._anchored = [bool(m._start_root) for m in matchers]
+        # The matchers' tries merged: "" maps each layer to the phrases ending at that node.
+        self._root: dict[str, Any] = {}
+        self._start_root: dict[str, Any] = {}
+        for layer, matcher in enumerate(matchers):
+            _merge(self._root, matcher._root, layer)
+            _merge(self._start_root, matcher._start_root, layer)
+        self._numbers = any(m._numbers for m in matchers)
+
+    def find_spans(self, tokens: Tokens) -> list[list[Span[Any]]]:
+        """Each layer's (first word, last word, phrase) matches, as its own ``find_spans`` gives them."""
+        words, start = tokens.words, tokens.first
+        root, start_root = self._root, self._start_root
+        if _NUMBER in root:
+            starts = [i for i, w in enumerate(words) if w in root or w[0].isdigit() or w in _NUMBER_WORDS]
+        else:
+            starts = [i for i, w in enumerate(words) if w in root]
+        n = len(words)
+        if start < n and start_root and start not in starts:
+            first = words[start]
+            if first in start_root or (_NUMBER in start_root and _is_number(first)):
+                starts = sorted([*starts, start])
+        found: list[list[Span[Any]]] = [[] for _ in self._layers]
+        free = [0 for _ in self._layers]  # per layer: words before this are inside an earlier match
+        for i in starts:
+            active = [layer for layer in self._layers if i >= free[layer]]
+            if not active:
+                continue
+            bests = self._walk(root, words, i, active)
+            anchored = self._walk(start_root, words, i, active) if i == start and start_root else {}
+            for layer in active:
+                best = bests.get(layer)
+                at_start = anchored.get(layer) if self._anchored[layer] else None
+                if at_start is not None and (best is None or at_start[0] >= best[0]):
+                    if self._shared[layer] and best is not None and at_start[0] == best[0]:
+                        at_start = (at_start[0], at_start[1] + best[1])
+                    best = at_start
+                if best is not None:
+                    found[layer].extend((i, best[0] - 1, phrase) for phrase in best[1])
+                    free[layer] = best[0]
+        return found
+
+    def _walk(
+        self, root: dict[str, Any], words: list[str], i: int, active: list[int]
+    ) -> dict[int, tuple[int, list[Phrase[Any]]]]:
+        """For each active layer, the longest phrase starting at word ``i``: (end, phrases)."""
+        n = len(words)
+        numbers = self._numbers
+        best: dict[int, tuple[int, list[Phrase[Any]]]] = {}
+        stack: list[tuple[dict[str, Any], int]] = [(root, i)]
+        while stack:
+            node, j = stack.pop()
+            ends = node.get("")
+            if ends:
+                for layer in active:
+                    phrases = ends.get(layer)
+                    if not phrases:
+                        continue
+                    known = best.get(layer)
+                    if known is not None and j <= known[0]:
+                        continue
+                    cut = j < n and words[j] not in _CLAUSE_END  # no clause ends here
+                    fits = [p for p in phrases if not (p.at_clause_end and cut)]
+                    if fits:
+                        best[layer] = (j, fits if self._shared[layer] else fits[:1])
+            if j < n:
+                child = node.get(words[j])
+                if child is not None:
+                    stack.append((child, j + 1))
+                if numbers and _NUMBER in node and _is_number(words[j]):
+                    stack.append((node[_NUMBER], j + 1))
+        return best
+
+
+def _merge(into: dict[str, Any], node: dict[str, Any], layer: int) -> None:
+    for key, child in node.items():
+        if key:
+            _merge(into.setdefault(key, {}), child, layer)
+        else:
+            into.setdefault("", {})[layer] = child

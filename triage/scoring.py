@@ -24,7 +24,7 @@ from triage.lexicon import LexiconError, number, table
 from triage.media import MediaList
 from triage.model import MentionInput, PersonalDataFinding, Score
 from triage.personal_data import find_personal_data
-from triage.phrases import tokenize
+from triage.phrases import PhraseLayers, tokenize
 from triage.sentiment import Sentiment, SentimentLexicon, SentimentScorer, normalise
 from triage.signals import SignalFinder, SignalLexicon, Signals, emotive_intensity
 
@@ -130,6 +130,7 @@ class Scorer:
     def __init__(self, resources: TriageResources) -> None:
         self._sentiment = SentimentScorer(resources.sentiment)
         self._signals = SignalFinder(resources.signals)
+        self._phrases = PhraseLayers([self._sentiment.phrases, self._signals.phrases])
         self._media = resources.media
         self._t = resources.thresholds
 
@@ -168,9 +169,10 @@ class Scorer:
     def _find(self, m: MentionInput) -> _Findings:
         t = self._t
         normal = normalise(m.text)
-        tokens = tokenize(normal)  # one pass over the words, shared by sentiment and signals
-        sentiment = self._sentiment.score_normalised(normal, tokens)
-        signals = self._signals.find_normalised(normal, tokens)
+        tokens = tokenize(normal)  # one pass over the words finds both lexicons' phrases
+        sentiment_spans, signal_spans = self._phrases.find_spans(tokens)
+        sentiment = self._sentiment.score_normalised(normal, tokens, sentiment_spans)
+        signals = self._signals.find_normalised(normal, tokens, signal_spans)
         followers, reposts = max(0, m.author_followers), max(0, m.reposts)
         negative = sentiment.label == "negative"
         complaint = bool(signals.complaint) or (negative and sentiment.compound <= t.complaint_compound)

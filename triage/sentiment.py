@@ -14,6 +14,12 @@ we do better?" means all was well. So, before VADER sees a text:
    valence sits in VADER's lexicon, so VADER's own rules (negation, "but", boosters,
    capitals) apply to the phrase as to a word.
 
+Words that name a service, a date or a jab ("flu", "holiday", "free") are neutral:
+VADER scores them from general use ("flu" -1.6, "holidays" +1.6), but in a post to the NHS
+they say what the post is about, not how its writer feels ([service] in ``nhs.toml``).
+So are the words of asking ("please", "help"): "Can you help me please?" asks, it does not
+praise. A question, or a notice, with no other sentiment word is therefore neutral.
+
 After VADER, a text that sets praise against criticism ("the crew were lovely but we
 waited three hours") is pulled towards neutral in proportion to how even the two sides
 are: feedback labelled by people calls such a comment mixed, where VADER's sum still
@@ -31,13 +37,13 @@ import math
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, NEGATE
 
 from triage.lexicon import LexiconError, number, table, terms, valences
-from triage.phrases import PhraseMatch, PhraseMatcher, Scan, Tokens
+from triage.phrases import PhraseMatch, PhraseMatcher, Scan, Span, Tokens
 from triage.vader import FastVader
 
 POSITIVE_AT = 0.05
@@ -89,6 +95,7 @@ class SentimentLexicon:
     emoji: Mapping[str, float]
     contrast: tuple[str, ...] = ()  # "but", "however": words that set praise against criticism
     min_balance: float = 1.0  # weaker/stronger side at which a contrasted text counts as mixed
+    service: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # group -> neutral words
 
     @classmethod
     def from_toml(cls, nhs: Mapping[str, Any], emoji: Mapping[str, Any]) -> SentimentLexicon:
@@ -104,12 +111,28 @@ class SentimentLexicon:
         min_balance = number(mixed, "min_balance", 1.0, where="nhs.toml [mixed]")
         if not 0.0 < min_balance <= 1.0:
             raise LexiconError("nhs.toml [mixed]: min_balance must be above 0 and at most 1")
+        service_groups = table(nhs, "service", where="nhs.toml")
+        service = {
+            group: terms(
+                table(service_groups, group, where="nhs.toml [service]"),
+                "words",
+                where=f"nhs.toml [service.{group}]",
+            )
+            for group in service_groups
+        }
+        for group, listed in service.items():
+            for word in listed:
+                if len(word.split()) != 1:
+                    raise LexiconError(f"nhs.toml [service.{group}]: {word!r} is not one word")
+                if word in words:
+                    raise LexiconError(f"nhs.toml [service.{group}]: {word!r} also has a valence in [words]")
         return cls(
             words={w.lower(): v for w, v in words.items()},
             phrases=phrases,
             emoji={normalise(e): v for e, v in glyphs.items()},
             contrast=terms(mixed, "contrast", where="nhs.toml [mixed]"),
             min_balance=min_balance,
+            service=service,
         )
 
 
@@ -149,6 +172,9 @@ class SentimentScorer:
             else:
                 lex.pop(word, None)
         lex.update({tokens[key]: v for key, v in phrase_valences.items() if v})
+        for listed in lexicon.service.values():
+            for word in listed:
+                lex.pop(word, None)
         self._lexicon = self._vader.lexicon
         glyphs = sorted(lexicon.emoji, key=len, reverse=True)
         self._emoji_re = re.compile("|".join(map(re.escape, glyphs))) if glyphs else None
@@ -164,14 +190,25 @@ class SentimentScorer:
             return NEUTRAL
         return self.score_normalised(normalise(text[:MAX_SCORED_CHARS]))
 
-    def score_normalised(self, text: str, tokens: Tokens | None = None) -> Sentiment:
-        """Score text already through :func:`normalise`, with its tokens if known."""
+    @property
+    def phrases(self) -> PhraseMatcher[str]:
+        """The phrase matcher (to share a pass over the words with other lexicons: PhraseLayers)."""
+        return self._phrases
+
+    def score_normalised(
+        self, text: str, tokens: Tokens | None = None, spans: list[Span[str]] | None = None
+    ) -> Sentiment:
+        """Score text already through :func:`normalise`, with its tokens and phrases if known."""
         if len(text) > MAX_SCORED_CHARS:
             text, tokens = text[:MAX_SCORED_CHARS], None
         glyphs: list[str] = []
         if self._emoji_re is not None and not text.isascii():
             text = self._emoji_re.sub(lambda m: _pad(m.group(), glyphs), text)
-        scan = self._phrases.scan(text, tokens)
+        if tokens is None:
+            scan = self._phrases.scan(text)
+        else:
+            spans = self._phrases.find_spans(tokens) if spans is None else spans
+            scan = self._phrases.scan_found(text, tokens, spans)
         rewritten = _rewrite(text, scan.matches) if scan.matches else text
         if not rewritten.strip():
             return NEUTRAL

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage.lexicon import LexiconError, table, terms
-from triage.phrases import PhraseMatcher, Tokens, tokenize
+from triage.phrases import PhraseMatcher, Span, Tokens, tokenize
 from triage.sentiment import normalise
 
 LEGAL = "legal"
@@ -87,13 +87,23 @@ class SignalFinder:
     def find(self, text: str) -> Signals:
         return self.find_normalised(normalise(text))
 
-    def find_normalised(self, text: str, tokens: Tokens | None = None) -> Signals:
-        """Signals of text already through :func:`triage.sentiment.normalise`, with its tokens if known."""
+    @property
+    def phrases(self) -> PhraseMatcher[tuple[str, float]]:
+        """The matcher of every word list (to share a pass over the words: PhraseLayers)."""
+        return self._matcher
+
+    def find_normalised(
+        self, text: str, tokens: Tokens | None = None, spans: list[Span[tuple[str, float]]] | None = None
+    ) -> Signals:
+        """Signals of text already through :func:`triage.sentiment.normalise`, with its tokens
+        and the word lists' matches if known."""
         if tokens is None:
             tokens = tokenize(text)
+        if spans is None:
+            spans = self._matcher.find_spans(tokens)
         found: dict[str, list[str]] = {}
         emotive_weight = 0.0
-        for match in self._matcher.scan(text, tokens).matches:
+        for match in self._matcher.scan_found(text, tokens, spans).matches:
             kind, weight = match.phrase.value
             bucket = found.setdefault(kind, [])
             term = match.text.lower()

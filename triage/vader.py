@@ -4,8 +4,9 @@ For every lexicon word in a text, vaderSentiment's negation and idiom checks low
 the text's whole word list again (four times per word), and its emoji pass walks the
 text one character at a time. With the NHS lexicon more words are lexicon words, so
 that loop is most of the cost of scoring. This subclass lower-cases once per text and
-skips the emoji pass for ASCII text (which holds no emoji); everything else — the
-lexicon, boosters, "but", punctuation emphasis, normalisation — is VADER's own code.
+runs the emoji pass only on text that holds one of VADER's emoji (one set test in C
+finds out: "£", "é" and curly quotes are not emoji); everything else — the lexicon,
+boosters, "but", punctuation emphasis, normalisation — is VADER's own code.
 ``tests/triage/test_sentiment.py`` checks the scores equal the parent class's.
 """
 
@@ -31,8 +32,8 @@ def _negation_word(word: str) -> bool:
 
 class FastVader(SentimentIntensityAnalyzer):
     def polarity_scores(self, text: str) -> dict[str, float]:
-        if not text.isascii():
-            return super().polarity_scores(text)
+        if not text.isascii() and not self.emojis.keys().isdisjoint(text):
+            text = self._describe_emoji(text)
         text = text.strip()
         sentitext = SentiText(text)
         words = sentitext.words_and_emoticons
@@ -52,6 +53,23 @@ class FastVader(SentimentIntensityAnalyzer):
                 sentiments.append(self._valence(words, lowered, i, is_cap_diff))
         sentiments = self._but_check(words, sentiments)
         return self.score_valence(sentiments, text)
+
+    def _describe_emoji(self, text: str) -> str:
+        """vaderSentiment's emoji pass, as it is: each emoji becomes its description."""
+        emojis = self.emojis
+        parts: list[str] = []
+        prev_space = True
+        for char in text:
+            description = emojis.get(char)
+            if description is not None:
+                if not prev_space:
+                    parts.append(" ")
+                parts.append(description)
+                prev_space = False
+            else:
+                parts.append(char)
+                prev_space = char == " "
+        return "".join(parts)
 
     def _valence(self, words: list[str], lowered: list[str], i: int, is_cap_diff: bool) -> float:
         """``sentiment_valence`` for a lexicon word, on the pre-lowered word list."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -21,6 +22,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import Mention
+from listener.intake.scoring_pool import ScoringPool
 from listener.queue.business_hours import BusinessClock
 from listener.settings import SlaSettings
 from listener.store.db import upsert_insert
@@ -48,13 +50,25 @@ class Scorer(Protocol):
 
 @dataclass
 class TriageStage:
-    """What ingest needs from triage: a scorer, a topic function, and the SLA rules for due times."""
+    """What ingest needs from triage: a scorer, a topic function, and the SLA rules for due times.
+
+    With a ``pool``, a large enough batch is scored on several cores.
+    """
 
     scorer: Scorer
     topic_of: Callable[[str, str | None], str | None]
     sla: SlaSettings
     clock: BusinessClock
     media_handles: frozenset[str] = frozenset()
+    pool: ScoringPool | None = None
+
+    def score_all(self, mentions: Sequence[MentionInput]) -> list[TriageScore]:
+        if self.pool is not None and len(mentions) >= self.pool.min_batch:
+            try:
+                return self.pool.score_all(mentions)
+            except BrokenProcessPool:
+                log.warning("a scoring process died; this batch is scored in the worker's own process")
+        return [self.scorer.score(m) for m in mentions]
 
 
 @dataclass
@@ -230,8 +244,8 @@ def _score_and_queue(
 ) -> list[Ingested]:
     """Score each newly stored mention and open a queue item for those that need a reply."""
     score_rows, item_rows, new = [], [], []
-    for mention_id, m in stored:
-        score = stage.scorer.score(to_input(m))
+    scores = stage.score_all([to_input(m) for _, m in stored])
+    for (mention_id, m), score in zip(stored, scores, strict=True):
         score.topic = stage.topic_of(m.text, m.url)
         score_rows.append(score_row(mention_id, score))
         if needs_reply(m):

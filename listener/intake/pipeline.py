@@ -7,10 +7,12 @@ and hands it, with the lexicons, to the scorer and the topic function.
 from __future__ import annotations
 
 from listener.intake.ingest import TriageStage
-from listener.intake.triage_setup import build_scorer
+from listener.intake.scoring_pool import ScoringPool, auto_processes
+from listener.intake.triage_setup import load_resources
 from listener.paths import load_config_toml
 from listener.queue.business_hours import BusinessClock
 from listener.settings import Settings
+from triage.scoring import Scorer
 from triage.topics import topic_of
 
 MEDIA_FILE = "media.toml"
@@ -34,8 +36,11 @@ def build_stage(settings: Settings) -> TriageStage:
     """The real scorer and topic function, with the SLA rules that set each queue item's due time."""
     handles, domains = media_lists(settings)
     sla = settings.sla
+    resources = load_resources(handles, domains)
+    processes = settings.triage.scoring_processes or auto_processes()
     return TriageStage(
-        scorer=build_scorer(handles, domains),
+        scorer=Scorer(resources),
+        pool=ScoringPool(resources, processes) if processes > 1 else None,
         topic_of=topic_of,
         sla=sla,
         clock=BusinessClock(sla.business_hours, settings.general.timezone),

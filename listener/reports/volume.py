@@ -1,4 +1,4 @@
-"""Volume and sentiment per day, counted in SQL by hour bucket."""
+"""Volume and sentiment per day, counted in SQL by hour bucket; how often agents agree with the scores."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from listener.queue.sentiment_overrides import Agreement
 from listener.reports.filters import LABELS, ReportFilters, filtered, uses_items
 from listener.settings import Settings
-from listener.store.models import Mention, QueueItem, Score
+from listener.store.models import Mention, QueueItem, Score, SentimentOverride
 
 # --- volume and sentiment ----------------------------------------------------------------
 
@@ -84,3 +85,20 @@ def volume_report(session: Session, settings: Settings, filters: ReportFilters) 
         volume.compound_sum += float(compound_sum or 0.0)
         volume.scored += scored
     return list(days.values())
+
+
+def sentiment_agreement(session: Session, settings: Settings, filters: ReportFilters) -> Agreement:
+    """How often agents agreed with the scorer's label, over the mentions in range they judged."""
+    stmt = (
+        select(SentimentOverride.scored_label, SentimentOverride.label, func.count())
+        .select_from(Mention)
+        .join(SentimentOverride, SentimentOverride.mention_id == Mention.id)
+        .group_by(SentimentOverride.scored_label, SentimentOverride.label)
+    )
+    if uses_items(filters):
+        stmt = stmt.join(QueueItem, QueueItem.mention_id == Mention.id)
+    stmt = filtered(session, stmt, filters, settings.general.timezone, items=uses_items(filters))
+    out = Agreement()
+    for scored, label, count in session.execute(stmt):
+        out.add(scored, label, count)
+    return out

@@ -195,6 +195,27 @@ class Score(Base):
     mention: Mapped[Mention] = relationship(back_populates="score")
 
 
+class SentimentOverride(Base):
+    """An agent's word on a mention's sentiment ("this is actually neutral"), beside the scorer's.
+
+    One per mention (the latest word stands; each change is in the audit log). ``scored_label``
+    is the scorer's label when the agent judged it: together they are labelled data, and the
+    share where the two agree is the reports' agreement rate.
+    """
+
+    __tablename__ = "sentiment_overrides"
+    __table_args__ = (
+        CheckConstraint(_in("label", ("positive", "neutral", "negative")), name="label"),
+        CheckConstraint(_in("scored_label", ("positive", "neutral", "negative")), name="scored_label"),
+    )
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(10))
+    scored_label: Mapped[str] = mapped_column(String(10))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    judged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Incident(Base):
     __tablename__ = "incidents"
     __table_args__ = (

@@ -18,6 +18,7 @@ from listener.queue.items import (
     release,
     viewers,
 )
+from listener.queue.sentiment_overrides import OverrideError, set_override
 from listener.replies import drafts as replies
 from listener.replies import moderation
 from listener.replies.drafts import LintBlocked, ReplyError
@@ -140,6 +141,25 @@ def assign_item(
     except QueueError as exc:
         return _page(request, db, user, now, item_id, status_code=409, errors={"assignee_id": str(exc)})
     return _done(request, item_id, f"Assigned to {assignee.name}.")
+
+
+@router.post("/items/{item_id}/sentiment")
+def sentiment_override(
+    request: Request,
+    db: DbSession,
+    user: Agent,
+    now: Now,
+    _csrf: CsrfChecked,
+    item_id: RowId,
+    label: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """The agent's word on the post's sentiment (the score itself is kept): audited, shown in reports."""
+    try:
+        item = get_item(db, item_id)
+        set_override(db, mention_id=item.mention_id, label=label, user=user, now=now)
+    except OverrideError as exc:
+        return _page(request, db, user, now, item_id, status_code=400, errors={"sentiment": str(exc)})
+    return _done(request, item_id, f"Sentiment noted as {label}.")
 
 
 @router.post("/items/{item_id}/presence")

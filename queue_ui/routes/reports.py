@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from listener.errors import UserError
+from listener.queue import sentiment_overrides
 from listener.reports import foi
 from listener.reports.csv_out import write_csv
 from listener.reports.drilldown import count_mentions, drill_down, mention_rows
@@ -34,7 +35,7 @@ from listener.reports.responses import (
     item_rows,
     summarise,
 )
-from listener.reports.volume import VOLUME_COLUMNS, volume_report
+from listener.reports.volume import VOLUME_COLUMNS, sentiment_agreement, volume_report
 from listener.settings import Settings
 from queue_ui import charts
 from queue_ui.deps import CsrfChecked, DbSession, Manager, Now
@@ -240,6 +241,7 @@ def reports_page(request: Request, db: DbSession, user: Manager, now: Now) -> HT
         total=GroupFigures.of("total", "All items", rows),
         volume=volume,
         incidents=incident_report(db, settings, filters),
+        agreement=sentiment_agreement(db, settings, filters),
         charts=_charts(filters, by, groups, days, volume),
         choices=filter_choices(db, settings, filters),
         groupings=GROUPING_NAMES,
@@ -363,6 +365,25 @@ def mentions_csv(request: Request, db: DbSession, user: Manager, label: str | No
         for m in rows
     ]
     return _csv(f"mentions-{label or 'all'}", query.filters, columns, table)
+
+
+@router.post("/reports/sentiment-labels")
+def sentiment_labels(
+    request: Request, db: DbSession, user: Manager, now: Now, _csrf: CsrfChecked
+) -> Response:
+    """Every post an agent judged, with the scorer's label and the agent's, as JSON lines (audited)."""
+    lines = list(sentiment_overrides.labelled_lines(db))
+    sentiment_overrides.record_labels_export(db, actor=user, rows=len(lines))
+    timezone = request.app.state.settings.general.timezone
+    stamp = now.astimezone(ZoneInfo(timezone)).strftime("%Y%m%d-%H%M%S")
+    return Response(
+        "".join(lines),
+        media_type="application/x-ndjson",
+        headers={
+            "Content-Disposition": f'attachment; filename="sentiment-labels-{stamp}.jsonl"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 # --- FOI export --------------------------------------------------------------------------

@@ -38,6 +38,7 @@ ROUTES: list[tuple[str, str, str | None]] = [
     ("POST", "/items/{item}/no-reply", "agent"),
     ("POST", "/items/{item}/escalate", "agent"),
     ("POST", "/items/{item}/hide", "agent"),
+    ("POST", "/items/{item}/sentiment", "agent"),
     ("POST", "/items/{item}/replies/{reply}/approve", "lead"),
     ("POST", "/items/{item}/replies/{reply}/return", "lead"),
     ("GET", "/audit", "manager"),

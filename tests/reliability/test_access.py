@@ -58,6 +58,7 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("POST", "/items/{item_id}/no-reply"): "agent",
     ("POST", "/items/{item_id}/escalate"): "agent",
     ("POST", "/items/{item_id}/hide"): "agent",
+    ("POST", "/items/{item_id}/sentiment"): "agent",
     ("POST", "/items/{item_id}/replies/{reply_id}/approve"): "lead",
     ("POST", "/items/{item_id}/replies/{reply_id}/return"): "lead",
     # the JSON API: the same operations as the queue pages
@@ -91,6 +92,7 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("GET", "/reports/mentions.csv"): "manager",
     ("GET", "/reports/foi"): "manager",
     ("POST", "/reports/foi"): "manager",
+    ("POST", "/reports/sentiment-labels"): "manager",
     ("GET", "/audit"): "manager",
     # accounts, sources, templates and thresholds are for admins
     ("GET", "/admin"): "admin",
@@ -126,6 +128,7 @@ FIELDS = {
     "source": "x:mentions:@NHSCovWarks",
     "date_from": "2026-03-01",
     "date_to": "2026-03-04",
+    "label": "neutral",
 }
 # Writes that end or replace the session run last, so the client keeps its identity until then.
 LAST = [("POST", "/sign-in"), ("POST", "/sign-out")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 
 import pytest
@@ -11,7 +12,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from listener.paths import CONFIG_DIR
 from triage.lexicon import LexiconError
-from triage.phrases import PhraseMatcher, tokenize
+from triage.phrases import PhraseLayers, PhraseMatcher, tokenize
 from triage.sentiment import (
     CHUNK_CHARS,
     MAX_SCORED_CHARS,
@@ -20,6 +21,7 @@ from triage.sentiment import (
     label_for,
     normalise,
 )
+from triage.signals import SignalFinder, SignalLexicon
 from triage.vader import FastVader
 
 
@@ -123,6 +125,9 @@ def test_a_shared_phrase_is_reported_for_each_entry() -> None:
         ({"phrases": {"x": {"a b": True}}}, "must be a number"),
         ({"mixed": {"min_balance": 0}}, "min_balance"),
         ({"words": []}, "must be a table"),
+        ({"service": {"dates": {"words": ["bank holiday"]}}}, "not one word"),
+        ({"service": {"dates": {"words": "holiday"}}}, "list of strings"),
+        ({"words": {"holiday": 1.0}, "service": {"dates": {"words": ["holiday"]}}}, "also has a valence"),
     ],
 )
 def test_bad_lexicon_values_name_the_key(nhs: dict, message: str) -> None:
@@ -146,6 +151,16 @@ def test_words_are_merged_into_vaders_lexicon() -> None:
     scored = tiny(words={"dismissive": -2.0}).score("The receptionist was dismissive")
     assert scored.label == "negative"
     assert scored.negative_terms == ("dismissive",)
+
+
+def test_service_words_lose_vaders_valence() -> None:
+    text = "Is the pharmacy open over the holidays?"
+    assert tiny().score(text).label == "positive"  # VADER: "holidays" +1.6
+    scorer = tiny(service={"dates": {"words": ["holidays"]}})
+    assert scorer.score(text).label == "neutral"
+    # only the word itself: the real sentiment words around it still count
+    assert scorer.score("Rude staff over the holidays").label == "negative"
+    assert scorer.score("Lovely staff over the holidays").positive_terms == ("lovely",)
 
 
 def test_a_phrase_is_scored_as_one_word_with_vaders_rules() -> None:
@@ -196,6 +211,18 @@ def test_mixed_praise_and_criticism_is_pulled_towards_neutral() -> None:
         ("What a joke", "negative"),
         ("Paramedics treated a suspected heart attack", "neutral"),
         ("Not sure", "neutral"),
+        # questions and notices about the service: neutral unless a real sentiment word is there
+        ("Where can I get my flu jab?", "neutral"),
+        ("Can I book a flu jab at my GP or do I need to ask the pharmacy?", "neutral"),
+        ("What are your opening hours over the bank holiday?", "neutral"),
+        ("Is the walk-in centre open on the Easter bank holiday weekend?", "neutral"),
+        ("Opening hours over the Christmas holidays: 9am to 1pm", "neutral"),
+        ("Free flu jabs for over 65s, book an appointment with your GP", "neutral"),
+        ("Can you help me please? When is my appointment?", "neutral"),
+        ("Waited 5 hours in A&E on the bank holiday, disgraceful", "negative"),
+        ("Cancelled my flu jab appointment twice, absolutely useless", "negative"),
+        ("Rude receptionist when I asked about my flu jab", "negative"),
+        ("Brilliant staff at the flu clinic over the holidays, thank you", "positive"),
     ],
 )
 def test_nhs_lexicon(nhs: SentimentScorer, text: str, label: str) -> None:
@@ -377,6 +404,10 @@ _WORDS = [
     "WAIT",
     "rude",
 ]
+# Text that is not ASCII: emoji (alone, glued to words, with a variation selector), accents,
+# capitals with accents, "£", curly quotes and dashes.
+_NON_ASCII = ["😀", "😡", "good😀", "❤\ufe0f", "🙏🏽", "café", "CAFÉ", "naïve", "£12", "didn’t", "“great”"]
+_NON_ASCII += ["—", "Ü", "ß"]
 
 
 @settings(deadline=None, max_examples=400)
@@ -390,12 +421,65 @@ _FAST = FastVader()
 _PLAIN = SentimentIntensityAnalyzer()
 
 
-def test_fast_vader_uses_vader_for_non_ascii_text() -> None:
+@settings(deadline=None, max_examples=400)
+@given(st.lists(st.sampled_from(_WORDS + _NON_ASCII), max_size=25), st.sampled_from([" ", "", "  "]))
+def test_fast_vader_scores_non_ascii_text_as_vader_does(words: list[str], sep: str) -> None:
+    text = sep.join(words)
+    assert _FAST.polarity_scores(text) == _PLAIN.polarity_scores(text)
+
+
+def test_fast_vader_uses_vaders_emoji_pass_only_for_emoji(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = FastVader()
     text = "Brilliant service 😀 but a long wait 😡"
-    assert FastVader().polarity_scores(text) == SentimentIntensityAnalyzer().polarity_scores(text)
+    assert fast.polarity_scores(text) == SentimentIntensityAnalyzer().polarity_scores(text)
+    calls: list[str] = []
+    monkeypatch.setattr(fast, "_describe_emoji", lambda t: calls.append(t) or t)
+    fast.polarity_scores("The café charged £3 and didn’t care")
+    assert calls == []
 
 
 def test_the_scorer_keeps_no_state_between_texts(nhs: SentimentScorer) -> None:
     first = nhs.score("Rude staff, awful wait")
     nhs.score("Brilliant 😀 thank you")
     assert nhs.score("Rude staff, awful wait") == first
+
+
+# --- one pass over the words for several lexicons --------------------------------------
+
+
+def test_layers_find_what_each_matcher_finds_even_where_they_overlap() -> None:
+    long = PhraseMatcher({"long wait": -2.0, "wait": -0.5, "^no$": 1.0}, single_words=True)
+    entries = [("wait", "w"), ("long", "l"), ("no", "n"), ("no", "again")]
+    other = PhraseMatcher(entries, single_words=True, shared=True)
+    tokens = tokenize("No long wait, no wait")
+    found = PhraseLayers([long, other]).find_spans(tokens)
+    assert found == [long.find_spans(tokens), other.find_spans(tokens)]
+    assert [p.key for _, _, p in found[0]] == ["long wait", "wait"]
+    assert [p.value for _, _, p in found[1]] == ["n", "again", "l", "w", "n", "again", "w"]
+
+
+def _lexicon_words() -> list[str]:
+    signals = SignalLexicon.from_toml(_toml("legal.toml"), _toml("signals.toml"))
+    nhs = SentimentLexicon.from_toml(_toml("nhs.toml"), _toml("emoji.toml"))
+    keys = [*nhs.phrases, *nhs.words, *signals.legal, *signals.emotive, *signals.complaint]
+    keys += signals.question_openers
+    words = {w for key in keys for w in tokenize(re.sub(r"[|()]", " ", key)).words}
+    return sorted(words | {"2", "10", "@nhs", ".", ",", "!", "-"})
+
+
+_LAYER_WORDS = _lexicon_words()
+_SENTIMENT_PHRASES = SentimentScorer(
+    SentimentLexicon.from_toml(_toml("nhs.toml"), _toml("emoji.toml"))
+).phrases
+_SIGNAL_PHRASES = SignalFinder(SignalLexicon.from_toml(_toml("legal.toml"), _toml("signals.toml"))).phrases
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(st.sampled_from(_LAYER_WORDS), max_size=30))
+def test_layers_of_the_real_lexicons_find_what_each_matcher_finds(words: list[str]) -> None:
+    sentiment, signals = _SENTIMENT_PHRASES, _SIGNAL_PHRASES
+    tokens = tokenize(" ".join(words))
+    assert PhraseLayers([sentiment, signals]).find_spans(tokens) == [
+        sentiment.find_spans(tokens),
+        signals.find_spans(tokens),
+    ]
