@@ -63,7 +63,7 @@ PUBLISHED = {
 }
 CORE_GRID = {
     "threshold": [4.0, 5.0, 6.0, 7.0, 8.0, 10.0],
-    "peak_margin": [1.0, 2.0, 3.0],
+    "peak_margin": [0.5, 1.0, 2.0, 3.0],
     "cooldown_seconds": [3600, 6 * 3600, 12 * 3600, 24 * 3600],
 }
 # Each moved alone, to a low and a high value, around the centre (SpikeConfig's pre-set defaults).
@@ -72,7 +72,7 @@ BASELINE_MOVES = {
     "profile_half_life_days": [1.0, 10.0],
     "weekday_half_life_weeks": [1.0, 6.0],
     "profile_smoothing_seconds": [0, 5400],
-    "spread_half_life_days": [0.25, 4.0],
+    "spread_half_life_days": [0.25, 4.0, 16.0],
     "robust_sigmas": [2.0, 5.0],
     "pseudo_counts": [20.0, 500.0],
     "warmup_seconds": [12 * 3600, 48 * 3600],
@@ -236,7 +236,8 @@ def build_table(series: list[Series]) -> tuple[list[SpikeConfig], dict[str, list
     by_baseline: dict[tuple, list[tuple[dict, dict]]] = {}
     for b, ev, g in variants():
         by_baseline.setdefault(tuple(b.items()), []).append((ev, g))
-    for b_items, rest in by_baseline.items():
+    for n, (b_items, rest) in enumerate(by_baseline.items(), 1):
+        print(f"  baseline variant {n}/{len(by_baseline)}: {dict(b_items) or 'centre'}", file=sys.stderr)
         base_config = CENTRE.model_copy(update=dict(b_items))
         runs = [baseline_run(s, base_config) for s in series]
         for ev, g in rest:
@@ -292,9 +293,14 @@ def report_profile(series: list[Series], configs: list[SpikeConfig], scores: lis
     print(f"  5 tweet series, held out over all 53:   {total([held[i] for i in tweets], p):5.1f}")
     print(f"  5 tweet series, fitted on the 5:         {total([scores[fitted5][i] for i in tweets], p):5.1f}")
     groups = sorted({s.group for s in series})
-    print("  by group (held out over all 53): " + ", ".join(
-        f"{g} {total([held[i] for i, s in enumerate(series) if s.group == g], p):.1f}" for g in groups
-    ))
+    parts = []
+    for g in groups:
+        members = [held[i] for i, s in enumerate(series) if s.group == g]
+        if sum(m.windows for m in members):
+            parts.append(f"{g} {total(members, p):.1f}")
+        else:
+            parts.append(f"{g} (no windows) {sum(m.false_positives for m in members)} false alerts")
+    print("  by group (held out over all 53): " + ", ".join(parts))
     figures = [(file_figure(h, p), series[i].name, h, configs[picks[i]]) for i, h in enumerate(held)]
     scored = sorted((f, n, h, c) for f, n, h, c in figures if f is not None)
     values = [f for f, *_ in scored]
