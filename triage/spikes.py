@@ -55,13 +55,13 @@ class SpikeConfig(BaseModel):
         "not act on a handful of posts). Held-out choice among 2 and 5.",
     )
     threshold: float = Field(
-        default=7.0,
+        default=5.0,
         gt=0,
         description="Least evidence, in standard deviations, for an alert (the bar's floor before "
         "the series has shown its own daily peaks). Held-out choice among 4 to 10.",
     )
     peak_margin: float = Field(
-        default=2.0,
+        default=1.0,
         ge=0,
         description="Also require this many spreads above the series' typical daily peak of evidence: "
         "the bar adapts to how bursty the series is. Held-out choice among 1, 2 and 3.",
@@ -114,7 +114,7 @@ class SpikeConfig(BaseModel):
         description="A bucket also teaches the profile slots this close to it (held out: 0, 30, 90 min).",
     )
     spread_half_life_days: float = Field(
-        default=1.0,
+        default=4.0,
         gt=0,
         description="How fast the learnt over-dispersion follows the series (held out: 0.25, 1, 4 days).",
     )

@@ -149,8 +149,9 @@ def test_a_series_with_daily_bursts_raises_its_own_bar() -> None:
         start = day * PER_DAY + 150 + (day * 37) % 40
         for i in range(start, start + 4):
             means[i] *= 8 if day < days - 1 else 40
-    adaptive = {i // PER_DAY for i in alert_indexes(run(means, config=SpikeConfig(peak_memory_days=2)))}
-    flat = {i // PER_DAY for i in alert_indexes(run(means, config=SpikeConfig(peak_memory_days=2, peak_margin=0)))}
+    bar = {"threshold": 7.0, "spread_half_life_days": 1.0, "peak_memory_days": 2.0}
+    adaptive = {i // PER_DAY for i in alert_indexes(run(means, config=SpikeConfig(**bar, peak_margin=2)))}
+    flat = {i // PER_DAY for i in alert_indexes(run(means, config=SpikeConfig(**bar, peak_margin=0)))}
     routine = set(range(6, days - 1))
     assert len(flat & routine) >= 8  # the floor alone alerts on most routine days
     assert len(adaptive & routine) <= 1
