@@ -78,7 +78,9 @@ def score_file(
     """Raw NAB score of one file's alert rows (alert = anomaly score above the threshold)."""
     if len(timestamps) != len(alerts):
         raise ValueError("timestamps and alerts differ in length")
-    return score_rows(len(timestamps), [i for i, a in enumerate(alerts) if a], window_rows(timestamps, windows), profile)
+    return score_rows(
+        len(timestamps), [i for i, a in enumerate(alerts) if a], window_rows(timestamps, windows), profile
+    )
 
 
 def window_rows(

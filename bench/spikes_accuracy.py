@@ -61,13 +61,13 @@ PUBLISHED = {
     "twitterADVec": 66.0,
     "windowedGaussian": 64.8,
 }
-CORE_GRID = {
+CORE_GRID: dict[str, list[float]] = {
     "threshold": [4.0, 5.0, 6.0, 7.0, 8.0, 10.0],
     "peak_margin": [0.5, 1.0, 2.0, 3.0],
     "cooldown_seconds": [3600, 6 * 3600, 12 * 3600, 24 * 3600],
 }
 # Each moved alone, to a low and a high value, around the centre (SpikeConfig's pre-set defaults).
-BASELINE_MOVES = {
+BASELINE_MOVES: dict[str, list[float]] = {
     "level_half_life_seconds": [2 * 3600, 24 * 3600],
     "profile_half_life_days": [1.0, 10.0],
     "weekday_half_life_weeks": [1.0, 6.0],
@@ -77,8 +77,8 @@ BASELINE_MOVES = {
     "pseudo_counts": [20.0, 500.0],
     "warmup_seconds": [12 * 3600, 48 * 3600],
 }
-EVIDENCE_MOVES = {"sustained_half_life_seconds": [3600, 6 * 3600], "peak_memory_days": [3.0, 14.0]}
-GATE_MOVES = {"rearm_fraction": [0.3, 0.7], "min_volume": [2.0]}
+EVIDENCE_MOVES: dict[str, list[float]] = {"sustained_half_life_seconds": [3600, 6 * 3600], "peak_memory_days": [3.0, 14.0]}
+GATE_MOVES: dict[str, list[float]] = {"rearm_fraction": [0.3, 0.7], "min_volume": [2.0]}
 CENTRE = SpikeConfig(
     threshold=7.0,
     peak_margin=2.0,
@@ -133,7 +133,9 @@ def load(root: Path) -> list[Series]:
             times = strictly_increasing(times)
             group = "tweets" if folder == "nab-realtweets-dev" else path.parent.name
             lines = path.read_text().splitlines() if group == "tweets" else None
-            series.append(Series(path.name, group, times, values, window_rows(times, labels[path.name]), lines))
+            series.append(
+                Series(path.name, group, times, values, window_rows(times, labels[path.name]), lines)
+            )
     return series
 
 
@@ -155,7 +157,9 @@ def baseline_run(s: Series, config: SpikeConfig) -> tuple[list[float], list[bool
     return sigmas, counts, detector.baseline.bucket_seconds()
 
 
-def evidence(s: Series, sigmas: list[float], counts: list[bool], bucket: int, config: SpikeConfig) -> Evidence:
+def evidence(
+    s: Series, sigmas: list[float], counts: list[bool], bucket: int, config: SpikeConfig
+) -> Evidence:
     """Replays SpikeDetector's sustained evidence and daily-peak trackers (same arithmetic)."""
     rate = _rate(config.sustained_half_life_seconds / bucket)
     day_rate = _rate(config.peak_memory_days)
@@ -174,7 +178,10 @@ def evidence(s: Series, sigmas: list[float], counts: list[bool], bucket: int, co
         sustained.append(current)
         bars_b.append((float("-inf") if burst.typical is None else burst.typical, burst.spread))
         bars_s.append(
-            (float("-inf") if sustained_peaks.typical is None else sustained_peaks.typical, sustained_peaks.spread)
+            (
+                float("-inf") if sustained_peaks.typical is None else sustained_peaks.typical,
+                sustained_peaks.spread,
+            )
         )
         burst.today = max(burst.today, sig)
         sustained_peaks.today = max(sustained_peaks.today, current)
@@ -279,7 +286,9 @@ def changed(config: SpikeConfig) -> str:
     return ", ".join(f"{k}={v:g}" for k, v in diff.items()) or "centre"
 
 
-def report_profile(series: list[Series], configs: list[SpikeConfig], scores: list[list[FileScore]], p: Profile) -> int:
+def report_profile(
+    series: list[Series], configs: list[SpikeConfig], scores: list[list[FileScore]], p: Profile
+) -> int:
     everyone = list(range(len(series)))
     tweets = [i for i, s in enumerate(series) if s.group == "tweets"]
     held, picks = leave_one_out(scores, everyone)
@@ -288,7 +297,10 @@ def report_profile(series: list[Series], configs: list[SpikeConfig], scores: lis
     fitted5 = max(range(len(configs)), key=lambda c: sum(scores[c][i].raw for i in tweets))
     print(f"\n== NAB {p.name} profile (false alert {p.fp}, missed window {p.fn}) ==")
     print(f"  53 series, leave-one-file-out (held out): {total(held, p):5.1f}")
-    print(f"  53 series, fitted on all 53:             {total(scores[fitted], p):5.1f}   ({changed(configs[fitted])})")
+    print(
+        f"  53 series, fitted on all 53:             {total(scores[fitted], p):5.1f}   "
+        f"({changed(configs[fitted])})"
+    )
     print(f"  5 tweet series, held out within the 5:  {total(held5, p):5.1f}")
     print(f"  5 tweet series, held out over all 53:   {total([held[i] for i in tweets], p):5.1f}")
     print(f"  5 tweet series, fitted on the 5:         {total([scores[fitted5][i] for i in tweets], p):5.1f}")
@@ -309,7 +321,7 @@ def report_profile(series: list[Series], configs: list[SpikeConfig], scores: lis
         f"median {statistics.median(values):.1f}  max {max(values):.1f}"
     )
     print("  worst files:")
-    for f, name, h, c in scored[:6]:
+    for f, name, h, _ in scored[:6]:
         print(f"    {name:46} {f:6.1f}  windows {h.detected}/{h.windows}  false alerts {h.false_positives}")
     quiet = [(n, h) for f, n, h, _ in figures if f is None]
     print(
@@ -364,7 +376,10 @@ def main() -> int:
         print("\nSpikeConfig() defaults (real detector, CLI row loop for tweets; equal to the replay):")
         for p in PROFILES:
             row = table[p.name][default_index]
-            print(f"  {p.name}: 53 series {total(row, p):.1f}, 5 tweet series {total([row[i] for i in tweets], p):.1f}")
+            print(
+                f"  {p.name}: 53 series {total(row, p):.1f}, "
+                f"5 tweet series {total([row[i] for i in tweets], p):.1f}"
+            )
         if configs[fitted[STANDARD.name]] != default:
             print(f"  (the all-data standard pick is {changed(configs[fitted[STANDARD.name]])})")
 

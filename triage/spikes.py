@@ -17,8 +17,9 @@ state of one value per time-of-day slot. It is three parts, each learnt from the
   ``cooldown_seconds`` have passed.
 
 Every constant below was chosen by leave-one-file-out over 53 public NAB series (5 X volume
-series and 48 others), with each held-out file scored on constants picked on the other 52; see
-``bench/spikes_accuracy.py`` and the README's triage figures. Each field says why it is there.
+series and 48 others), with each held-out file scored on constants picked on the other 52; the
+defaults are the pick on all 53 (NAB standard profile). See ``bench/spikes_accuracy.py`` and the
+README's triage figures. Each field says why it is there and which values were tried.
 """
 
 from __future__ import annotations
@@ -64,10 +65,12 @@ class SpikeConfig(BaseModel):
         default=1.0,
         ge=0,
         description="Also require this many spreads above the series' typical daily peak of evidence: "
-        "the bar adapts to how bursty the series is. Held-out choice among 1, 2 and 3.",
+        "the bar adapts to how bursty the series is. Held-out choice among 0.5, 1, 2 and 3.",
     )
     peak_memory_days: float = Field(
-        default=7.0, gt=0, description="Half-life of the typical daily peak and its spread (held out: 3, 7, 14)."
+        default=7.0,
+        gt=0,
+        description="Half-life of the typical daily peak and its spread (held out: 3, 7, 14).",
     )
     sustained_half_life_seconds: int = Field(
         default=3 * 3600,
@@ -116,7 +119,8 @@ class SpikeConfig(BaseModel):
     spread_half_life_days: float = Field(
         default=4.0,
         gt=0,
-        description="How fast the learnt over-dispersion follows the series (held out: 0.25, 1, 4 days).",
+        description="How fast the learnt over-dispersion follows the series (held out: 0.25, 1, 4, 16 "
+        "days; picked long: a burst must not teach the series that it is jumpy).",
     )
     robust_sigmas: float = Field(
         default=3.0,
@@ -128,7 +132,8 @@ class SpikeConfig(BaseModel):
         default=100.0,
         gt=0,
         description="A series of non-whole values is read as if its mean over the warm-up were this many "
-        "items: the Poisson floor then ignores changes of a few percent at its level (held out: 20, 100, 500).",
+        "items: the Poisson floor then ignores changes of a few percent at its level "
+        "(held out: 20, 100, 500).",
     )
 
 
@@ -243,7 +248,9 @@ class SpikeBaseline:
         residual = max(-limit, min(limit, math.log1p(value) - math.log1p(expected)))
         rate = _rate(self.config.spread_half_life_days * self.slots_per_day())
         low, high = DISPERSION_BOUNDS
-        self._dispersion = min(high, max(low, self._dispersion + rate * (residual**2 - poisson - self._dispersion)))
+        self._dispersion = min(
+            high, max(low, self._dispersion + rate * (residual**2 - poisson - self._dispersion))
+        )
 
     def _recentre(self) -> None:
         """Keep profile and weekday offsets centred on zero, so the level holds the volume."""
