@@ -48,7 +48,7 @@ from bench.nab_score import (  # noqa: E402
     window_rows,
 )
 from listener.cli.spikes import RowError, detect_rows  # noqa: E402
-from triage.spikes import PeakTracker, SpikeConfig, SpikeDetector, _rate, sustained_step  # noqa: E402
+from triage.spikes import PeakTracker, SpikeConfig, SpikeDetector, half_life_rate, sustained_step  # noqa: E402
 
 # Published NAB detectors on the 5 tweet series (their outputs at NAB's thresholds, standard profile).
 PUBLISHED = {
@@ -77,7 +77,10 @@ BASELINE_MOVES: dict[str, list[float]] = {
     "pseudo_counts": [20.0, 500.0],
     "warmup_seconds": [12 * 3600, 48 * 3600],
 }
-EVIDENCE_MOVES: dict[str, list[float]] = {"sustained_half_life_seconds": [3600, 6 * 3600], "peak_memory_days": [3.0, 14.0]}
+EVIDENCE_MOVES: dict[str, list[float]] = {
+    "sustained_half_life_seconds": [3600, 6 * 3600],
+    "peak_memory_days": [3.0, 14.0],
+}
 GATE_MOVES: dict[str, list[float]] = {"rearm_fraction": [0.3, 0.7], "min_volume": [2.0]}
 CENTRE = SpikeConfig(
     threshold=7.0,
@@ -161,8 +164,8 @@ def evidence(
     s: Series, sigmas: list[float], counts: list[bool], bucket: int, config: SpikeConfig
 ) -> Evidence:
     """Replays SpikeDetector's sustained evidence and daily-peak trackers (same arithmetic)."""
-    rate = _rate(config.sustained_half_life_seconds / bucket)
-    day_rate = _rate(config.peak_memory_days)
+    rate = half_life_rate(config.sustained_half_life_seconds / bucket)
+    day_rate = half_life_rate(config.peak_memory_days)
     burst, sustained_peaks = PeakTracker(), PeakTracker()
     sustained, bars_b, bars_s = [], [], []
     previous = 0.0

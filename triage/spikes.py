@@ -167,6 +167,11 @@ class SpikeBaseline:
         self._total = 0.0
         self._rows = 0
 
+    @property
+    def seen(self) -> int:
+        """Buckets learnt from so far."""
+        return self._seen
+
     def expected(self, ts: datetime) -> float:
         """The typical value of the bucket starting at ``ts`` (in the series' own units)."""
         return self._mean(ts) * self.unit if self._seen else 0.0
@@ -192,7 +197,8 @@ class SpikeBaseline:
             self._profile = [0.0] * self.slots_per_day()
         self._seen += 1
         # Down-weight outliers (Huber), then take a Newton step on the log mean: x/m - 1 has
-        # mean zero when m is the true mean, whatever the dispersion; capped against bursts.
+        # mean zero when m is the true mean, whatever the dispersion; capped against bursts, and
+        # relative to at least one item so that a quiet series is not thrown by a single post.
         robust = self.config.robust_sigmas
         weight = min(1.0, robust / abs(sigmas)) if sigmas else 1.0
         step = weight * max(-1.0, min(robust, (value - expected) / max(expected, 1.0)))
@@ -200,15 +206,15 @@ class SpikeBaseline:
         bucket = self.bucket_seconds()
         per_day = self.slots_per_day()
         slot = self.slot(ts)
-        self._level += _rate(self.config.level_half_life_seconds / bucket) * step
+        self._level += half_life_rate(self.config.level_half_life_seconds / bucket) * step
         # While few days are known, average them all (1/n); then forget at the configured pace.
         days_seen = self._seen // per_day + 1
-        profile_rate = max(_rate(self.config.profile_half_life_days), 1.0 / days_seen)
+        profile_rate = max(half_life_rate(self.config.profile_half_life_days), 1.0 / days_seen)
         reach = self.config.profile_smoothing_seconds // bucket
         for offset in range(-reach, reach + 1):
             share = (1.0 - abs(offset) / (reach + 1)) / (reach + 1)
             self._profile[(slot + offset) % per_day] += profile_rate * share * step
-        self._weekday[ts.weekday()] += _rate(self.config.weekday_half_life_weeks * per_day) * step
+        self._weekday[ts.weekday()] += half_life_rate(self.config.weekday_half_life_weeks * per_day) * step
         self._recentre()
         self._learn_dispersion(value, expected)
 
@@ -246,7 +252,7 @@ class SpikeBaseline:
         poisson = 1.0 / (expected + 1.0)
         limit = self.config.robust_sigmas * math.sqrt(self._dispersion + poisson)
         residual = max(-limit, min(limit, math.log1p(value) - math.log1p(expected)))
-        rate = _rate(self.config.spread_half_life_days * self.slots_per_day())
+        rate = half_life_rate(self.config.spread_half_life_days * self.slots_per_day())
         low, high = DISPERSION_BOUNDS
         self._dispersion = min(
             high, max(low, self._dispersion + rate * (residual**2 - poisson - self._dispersion))
@@ -382,11 +388,11 @@ class SpikeDetector:
 
     def _evaluate(self, ts: datetime, value: float) -> tuple[float, float, float]:
         """Expected count, sigmas of this bucket, and the sustained evidence including it."""
-        if self.baseline._seen == 0:
+        if not self.baseline.seen:
             return 0.0, 0.0, 0.0
         expected = self.baseline.expected(ts)
         sigmas = self.baseline.sigmas(value, expected)
-        rate = _rate(self.config.sustained_half_life_seconds / self.baseline.bucket_seconds())
+        rate = half_life_rate(self.config.sustained_half_life_seconds / self.baseline.bucket_seconds())
         return expected, sigmas, sustained_step(self._sustained, sigmas, rate, self.config.robust_sigmas)
 
     def _strength(self, sigmas: float, sustained: float) -> float:
@@ -400,7 +406,7 @@ class SpikeDetector:
     def _roll_day(self, ts: datetime) -> None:
         day = (ts.year, ts.month, ts.day)
         if self._day is not None and day != self._day:
-            rate = _rate(self.config.peak_memory_days)
+            rate = half_life_rate(self.config.peak_memory_days)
             self._burst_peaks.close_day(rate)
             self._sustained_peaks.close_day(rate)
         self._day = day
@@ -432,6 +438,6 @@ def sustained_step(previous: float, sigmas: float, rate: float, cap: float) -> f
     return ewma / scale
 
 
-def _rate(half_life_steps: float) -> float:
+def half_life_rate(half_life_steps: float) -> float:
     """EWMA weight giving a half-life of ``half_life_steps`` updates."""
     return 1.0 - 0.5 ** (1.0 / max(half_life_steps, 1e-9))
