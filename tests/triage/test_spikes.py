@@ -101,6 +101,11 @@ def test_cooldown_keeps_a_second_burst_inside_it_quiet() -> None:
     assert any(third <= i < third + 6 for i in alerts)  # after it
 
 
+def test_the_default_cooldown_spans_an_afternoon() -> None:
+    alerts, (_, second, _) = three_bursts(SpikeConfig().cooldown_seconds / 3600)
+    assert not any(second <= i < second + 6 for i in alerts)
+
+
 def test_a_short_cooldown_lets_the_second_burst_alert() -> None:
     # The evidence settles between the bursts, so only the cooldown kept the second one quiet.
     alerts, (first, second, _) = three_bursts(3)
@@ -221,6 +226,12 @@ def test_no_alert_below_the_minimum_volume() -> None:
     # The same bump alerts when the gate allows it, so only the gate keeps it quiet.
     assert quiet_with_a_bump(4, min_volume=4) == [2 * PER_DAY]
     assert quiet_with_a_bump(4, min_volume=5) == []
+
+
+def test_the_default_minimum_volume_is_five_posts() -> None:
+    default = SpikeConfig().min_volume
+    assert quiet_with_a_bump(5, min_volume=default) == [2 * PER_DAY]
+    assert quiet_with_a_bump(4, min_volume=default) == []
 
 
 def test_a_burst_from_a_quiet_series_alerts() -> None:
