@@ -14,11 +14,13 @@ rows a detector flags against labelled anomaly windows:
 - the raw sum over all files is normalised so that a detector that never flags scores 0 and a
   perfect one (every window flagged at its left edge, nothing else) scores 100.
 
-Standard profile weights: true positive 1.0, false negative 1.0, false positive 0.11.
+Standard profile weights: true positive 1.0, false negative 1.0, false positive 0.11; the
+reward-low-false-positives profile doubles the false positive weight to 0.22.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 from collections.abc import Sequence
@@ -52,55 +54,83 @@ def probation_rows(n_rows: int) -> float:
     return min(math.floor(PROBATION_FRACTION * n_rows), PROBATION_FRACTION * 5000)
 
 
+@dataclass(frozen=True)
+class Profile:
+    """NAB application profile weights (``config/profiles.json`` in NAB)."""
+
+    name: str
+    tp: float
+    fp: float
+    fn: float
+
+
+STANDARD = Profile("standard", TP_WEIGHT, FP_WEIGHT, FN_WEIGHT)
+LOW_FP = Profile("reward_low_FP_rate", 1.0, 0.22, 1.0)
+PROFILES = (STANDARD, LOW_FP)
+
+
 def score_file(
-    timestamps: Sequence[datetime], alerts: Sequence[bool], windows: Sequence[tuple[datetime, datetime]]
+    timestamps: Sequence[datetime],
+    alerts: Sequence[bool],
+    windows: Sequence[tuple[datetime, datetime]],
+    profile: Profile = STANDARD,
 ) -> FileScore:
-    """Raw NAB standard score of one file's alert rows (alert = anomaly score above the threshold)."""
+    """Raw NAB score of one file's alert rows (alert = anomaly score above the threshold)."""
     if len(timestamps) != len(alerts):
         raise ValueError("timestamps and alerts differ in length")
+    return score_rows(
+        len(timestamps), [i for i, a in enumerate(alerts) if a], window_rows(timestamps, windows), profile
+    )
+
+
+def window_rows(
+    timestamps: Sequence[datetime], windows: Sequence[tuple[datetime, datetime]]
+) -> list[tuple[int, int]]:
+    """Each window as (first row, last row), in order."""
     index = {ts: i for i, ts in enumerate(timestamps)}
-    probation = probation_rows(len(timestamps))
-    max_tp = scaled_sigmoid(-1.0)
     spans = []
     for start, end in windows:
         if start not in index or end not in index:
             raise ValueError(f"window {start}..{end} does not start and end on rows of the file")
         spans.append((index[start], index[end]))
-    spans.sort()
+    return sorted(spans)
 
+
+def score_rows(
+    n_rows: int, alert_rows: Sequence[int], spans: Sequence[tuple[int, int]], profile: Profile = STANDARD
+) -> FileScore:
+    """Raw NAB score from the indexes of the flagged rows (ascending) and the windows' row spans."""
+    probation = probation_rows(n_rows)
+    max_tp = scaled_sigmoid(-1.0)
+    rights = [right for _, right in spans]
+    scored_windows = [w for w, (_, right) in enumerate(spans) if right >= probation]
     best: dict[int, float] = {}
-    scored_windows: set[int] = set()
     fp_cost = 0.0
     false_positives = 0
-    prev_right: int | None = None
-    prev_width = 0.0
-    w = 0
-    for i, flagged in enumerate(alerts):
-        while w < len(spans) and spans[w][1] < i:
-            prev_right, prev_width = spans[w][1], float(spans[w][1] - spans[w][0] + 1)
-            w += 1
-        in_window = w < len(spans) and spans[w][0] <= i <= spans[w][1]
+    for i in alert_rows:
         if i < probation:
             continue
-        if in_window:
-            scored_windows.add(w)
-            if flagged:
+        w = bisect.bisect_left(rights, i)  # the first window not wholly before row i
+        if w < len(spans) and spans[w][0] <= i:
+            if w not in best:  # rows come in order: the earliest flagged row is the best
                 left, right = spans[w]
-                position = -(right - i + 1) / float(right - left + 1)
-                value = scaled_sigmoid(position) * TP_WEIGHT / max_tp
-                best[w] = max(best.get(w, -FN_WEIGHT), value)
-        elif flagged:
-            position = 3.0 if prev_right is None else abs(prev_right - i) / (prev_width - 1.0)
-            fp_cost += scaled_sigmoid(position) * FP_WEIGHT
-            false_positives += 1
-    raw = fp_cost + sum(best.get(w, -FN_WEIGHT) for w in scored_windows)
+                best[w] = scaled_sigmoid(-(right - i + 1) / float(right - left + 1)) * profile.tp / max_tp
+            continue
+        if w == 0:
+            position = 3.0
+        else:
+            left, right = spans[w - 1]
+            position = abs(right - i) / (float(right - left + 1) - 1.0)
+        fp_cost += scaled_sigmoid(position) * profile.fp
+        false_positives += 1
+    raw = fp_cost + sum(best.get(w, -profile.fn) for w in scored_windows)
     return FileScore(raw, len(scored_windows), len(best), false_positives, fp_cost)
 
 
-def normalised(raw_total: float, windows_total: int) -> float:
+def normalised(raw_total: float, windows_total: int, profile: Profile = STANDARD) -> float:
     """0 = never alerting (every window missed), 100 = every window flagged at its left edge only."""
-    null = -FN_WEIGHT * windows_total
-    perfect = TP_WEIGHT * windows_total
+    null = -profile.fn * windows_total
+    perfect = profile.tp * windows_total
     return 100.0 * (raw_total - null) / (perfect - null)
 
 
