@@ -7,7 +7,7 @@ VENDOR := queue_ui/static/vendor
 VENDOR_STAMP := $(VENDOR)/.built-$(shell cat package.json | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench lint setup assets clean
+.PHONY: demo test bench lint mutation setup assets clean
 
 setup: $(STAMP) $(VENDOR_STAMP)
 
@@ -47,5 +47,12 @@ lint: setup
 	$(BIN)/ruff check listening_post listener connectors triage queue_ui tests bench
 	$(BIN)/mypy
 
+# How many changed copies of the crisis and spike detectors the tests catch (mutmut; slow: not part of `make test`).
+mutation: setup
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2 > /dev/null || true
+	$(BIN)/mutmut export-cicd-stats > /dev/null
+	$(BIN)/python tests/mutation_score.py
+
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache
+	rm -rf $(VENV) node_modules $(VENDOR) .pytest_cache mutants

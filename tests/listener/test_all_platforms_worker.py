@@ -1,7 +1,7 @@
-"""Two workers poll every source kind at once and share the outbox: posts stored once, replies sent once.
+"""Two workers poll all six source kinds at once and share the outbox: posts stored once, replies sent once.
 
 The workers are threads with their own connectors (as two processes would have), against the
-loopback fakes of X, the Graph API (Facebook), Instagram, LinkedIn and a news feed; the
+loopback fakes of X, the Graph API (Facebook), Instagram, LinkedIn, Bluesky and a news feed; the
 database decides who polls and who sends (source leases, ``FOR UPDATE SKIP LOCKED``).
 """
 
@@ -11,10 +11,12 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
 
+from connectors.bluesky.fake import FakeBluesky
 from connectors.facebook.fake import FakeGraphApi
 from connectors.instagram.fake import InstagramFake
 from connectors.linkedin.fake import LinkedInFake
@@ -35,6 +37,8 @@ APP_SECRET = "allplatformsappsecret0000000001"
 IG_USER_ID = "17841400000000001"
 LINKEDIN_ORG = "2414183"
 LINKEDIN_TOKEN = "AQXallPlatformsLinkedInToken01"
+BSKY_HANDLE = "nhscovwarks.bsky.social"
+BSKY_PASSWORD = "allp-latf-orms-bsky"
 TEXT = "@sam Thanks for asking, the clinic is open until 8pm today. ^TA"
 
 
@@ -44,6 +48,7 @@ class Fakes:
     graph: FakeGraphApi
     instagram: InstagramFake
     linkedin: LinkedInFake
+    bluesky: FakeBluesky
     news: FakeNewsFeed
     feed_url: str
 
@@ -54,27 +59,31 @@ def fakes() -> Iterator[Fakes]:
     graph = FakeGraphApi(page_id=PAGE_ID, page_token=PAGE_TOKEN, app_secret=APP_SECRET)
     instagram = InstagramFake(ig_user_id=IG_USER_ID, page_token=PAGE_TOKEN, app_secret=APP_SECRET)
     linkedin = LinkedInFake(org_id=LINKEDIN_ORG, token=LINKEDIN_TOKEN)
+    bluesky = FakeBluesky(handle=BSKY_HANDLE, app_password=BSKY_PASSWORD)
     news = FakeNewsFeed()
-    with x, graph, instagram, linkedin, news:
+    with x, graph, instagram, linkedin, bluesky, news:
         url = news.add_feed("telegraph", title="Coventry Telegraph", link="https://www.coventrytelegraph.net")
-        yield Fakes(x, graph, instagram, linkedin, news, url)
+        yield Fakes(x, graph, instagram, linkedin, bluesky, news, url)
 
 
-def settings_for(f: Fakes) -> Settings:
+def settings_for(f: Fakes, data_dir: Path) -> Settings:
     sources = [
         {"key": "x:mentions:@NHSCovWarks", "api_base_url": f.x.base_url},
         {"key": f"facebook:page:{PAGE_ID}", "api_base_url": f.graph.base_url},
         {"key": f"instagram:account:{IG_USER_ID}", "api_base_url": f.instagram.base_url},
         {"key": f"linkedin:organization:{LINKEDIN_ORG}", "api_base_url": f.linkedin.base_url},
+        {"key": f"bluesky:mentions:@{BSKY_HANDLE}", "api_base_url": f.bluesky.base_url},
         {"key": f"rss:{f.feed_url}"},
     ]
     settings = Settings.model_validate(
         {
+            "general": {"data_dir": str(data_dir)},  # the Bluesky session file both workers share
             "accounts": [
                 {"platform": "x", "handle": "NHSCovWarks"},
                 {"platform": "facebook", "handle": PAGE_ID},
                 {"platform": "instagram", "handle": "nhscovwarks", "user_id": IG_USER_ID},
                 {"platform": "linkedin", "handle": LINKEDIN_ORG},
+                {"platform": "bluesky", "handle": BSKY_HANDLE},
             ],
             "sources": [{**s, "interval_seconds": 60} for s in sources],
             "polling": {"jitter_seconds": 0},
@@ -85,6 +94,7 @@ def settings_for(f: Fakes) -> Settings:
         facebook_page_token=PAGE_TOKEN,
         facebook_app_secret=APP_SECRET,
         linkedin_access_token=LINKEDIN_TOKEN,
+        bluesky_app_password=BSKY_PASSWORD,
     )
     return settings
 
@@ -103,12 +113,14 @@ def publish(f: Fakes, round_: int) -> dict[str, str]:
     li_post = f.linkedin.add_post(text=f"Nursing open day {round_}")
     li_comment = f.linkedin.add_comment(on=li_post["id"], text=f"Is parking free? {round_}")
     f.linkedin.add_mention(text=f"Thanks NHS Coventry and Warwickshire {round_}")
+    skeet = f.bluesky.add_post(author=f"pat{round_}.bsky.social", text=f"@{BSKY_HANDLE} is it open? {round_}")
     f.news.add_item("telegraph", title=f"NHS Coventry opens new clinic {round_}")
     return {
         "x": tweet["id"],
         "facebook": comment["id"],
         "instagram": ig_comment["id"],
         "linkedin": li_comment["commentUrn"],
+        "bluesky": skeet["uri"],
     }
 
 
@@ -152,8 +164,8 @@ def stored(engine: Engine) -> dict[str, int]:
         return {platform: n for platform, n in rows}
 
 
-def test_two_workers_poll_every_platform_at_once_and_send_each_reply_once(any_engine, fakes):
-    settings = settings_for(fakes)
+def test_two_workers_poll_every_platform_at_once_and_send_each_reply_once(any_engine, fakes, tmp_path):
+    settings = settings_for(fakes, tmp_path)
     sync(any_engine, settings)
     workers = {name: build_connectors(settings) for name in ("w1", "w2")}
     assert all(not built.unavailable for built in workers.values())
@@ -167,11 +179,18 @@ def test_two_workers_poll_every_platform_at_once_and_send_each_reply_once(any_en
         at_once(*(lambda w=w, t=poll_now: poll_all(any_engine, settings, workers[w], w, t) for w in workers))
 
     # Per round: X 2 mentions; Facebook post + comment; Instagram media, comment, reply;
-    # LinkedIn post, comment, mention; one news story.
-    assert stored(any_engine) == {"x": 4, "facebook": 4, "instagram": 6, "linkedin": 6, "rss": 2}
+    # LinkedIn post, comment, mention; one Bluesky mention; one news story.
+    assert stored(any_engine) == {
+        "x": 4,
+        "facebook": 4,
+        "instagram": 6,
+        "linkedin": 6,
+        "bluesky": 2,
+        "rss": 2,
+    }
     with write_transaction(any_engine) as session:
         keys = session.execute(select(Mention.platform, Mention.external_id)).all()
-    assert len(keys) == len(set(keys)) == 22
+    assert len(keys) == len(set(keys)) == 24
 
     sources = {s.key.split(":")[0]: s.key for s in settings.sources}
     for round_targets in targets:
@@ -196,11 +215,12 @@ def test_two_workers_poll_every_platform_at_once_and_send_each_reply_once(any_en
     )
 
     with write_transaction(any_engine) as session:
-        assert session.scalars(select(Reply.status)).all() == ["sent"] * 8
+        assert session.scalars(select(Reply.status)).all() == ["sent"] * 10
     answered = {
         "x": sorted(r["referenced_tweets"][0]["id"] for r in fakes.x.replies),
         "facebook": sorted(r["parent_id"] for r in fakes.graph.replies),
         "instagram": sorted(r["parent_id"] for r in fakes.instagram.replies),
         "linkedin": sorted(r["parentComment"] for r in fakes.linkedin.replies),
+        "bluesky": sorted(c["record"]["reply"]["parent"]["uri"] for c in fakes.bluesky.created),
     }
     assert answered == {p: sorted(t[p] for t in targets) for p in answered}
