@@ -410,7 +410,6 @@ def _agents(engine: Engine, count: int) -> list[tuple[int, str]]:
             "role": "agent" if i else "lead",
             "password_hash": hashed,
             "active": True,
-            "failed_logins": 0,
             "created_at": BENCH_START,
         }
         for i in range(count)

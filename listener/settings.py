@@ -7,6 +7,7 @@ whenever settings are shown.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -140,8 +141,21 @@ class UiSettings(_Section):
     port: int = Field(default=8000, ge=1, le=65535)
     https: bool = False  # behind a TLS proxy: cookies are marked Secure
     session_hours: int = Field(default=10, gt=0)
-    max_failed_logins: int = Field(default=5, gt=0)
-    lockout_minutes: int = Field(default=15, gt=0)
+    max_failed_logins: int = Field(default=5, gt=0)  # per account and address, then it locks there
+    lockout_minutes: int = Field(default=15, gt=0)  # the first lock; each further one doubles
+    max_sign_ins_per_address: int = Field(default=20, gt=0)  # failures per address per 5 minutes
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed. Empty: none.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network") from exc
+        return value
 
 
 class Secrets(BaseModel):

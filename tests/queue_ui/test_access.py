@@ -14,7 +14,6 @@ from listener.settings import Settings, UiSettings
 from listener.store.db import write_transaction
 from listener.store.models import ROLES, AuditEvent, User
 from queue_ui.app import create_app
-from queue_ui.throttle import Throttle
 from tests.conftest import TEST_PASSWORD
 from tests.queue_ui.conftest import SECRET, UiClient, csrf_of, sign_in
 
@@ -22,11 +21,17 @@ from tests.queue_ui.conftest import SECRET, UiClient, csrf_of, sign_in
 # None = open to anyone (sign-in, probes). {item}/{reply}/{user} are filled in by the test.
 ROUTES: list[tuple[str, str, str | None]] = [
     ("GET", "/sign-in", None),
+    ("GET", "/sign-in/code", None),
+    ("POST", "/sign-in/code", None),
     ("GET", "/healthz", None),
     ("GET", "/metrics", None),
     ("GET", "/queue", "agent"),
     ("GET", "/queue/results", "agent"),
     ("GET", "/help", "agent"),
+    ("GET", "/account/password", "agent"),
+    ("POST", "/account/password", "agent"),
+    ("GET", "/account/two-factor", "agent"),
+    ("POST", "/account/two-factor", "agent"),
     ("GET", "/items/{item}", "agent"),
     ("GET", "/items/{item}/replies", "agent"),
     ("POST", "/items/{item}/presence", "agent"),
@@ -45,6 +50,9 @@ ROUTES: list[tuple[str, str, str | None]] = [
     ("GET", "/admin/users", "admin"),
     ("POST", "/admin/users", "admin"),
     ("POST", "/admin/users/{user}", "admin"),
+    ("GET", "/admin/users/{user}/sessions", "admin"),
+    ("POST", "/admin/users/{user}/sessions/end", "admin"),
+    ("POST", "/admin/users/{user}/reset-password", "admin"),
     ("GET", "/admin/sources", "admin"),
     ("POST", "/admin/sources/fixed", "admin"),
     ("GET", "/admin/templates", "admin"),
@@ -120,7 +128,9 @@ def test_every_route_checks_the_role(app, world, anonymous, who):
         where = f"{who} {method} {path} -> {response.status_code}"
         if least is None or rank >= ROLES.index(least):
             assert response.status_code not in (401, 403), where
-            assert "/sign-in" not in response.headers.get("location", "") or path == "/sign-in", where
+            assert "/sign-in" not in response.headers.get("location", "") or path.startswith("/sign-in"), (
+                where
+            )
         elif who == "anonymous":
             if path.startswith("/api/"):
                 assert response.status_code == 401, where
@@ -286,8 +296,9 @@ def test_sign_in_locks_the_account_after_repeated_failures(app, make_user, clock
         assert session.scalar(select(AuditEvent).where(AuditEvent.action == "user.locked")) is not None
 
 
-def test_sign_in_is_throttled_per_address(app, clock):
-    app.state.sign_in_throttle = Throttle(limit=3, window_seconds=300)
+def test_sign_in_is_throttled_per_address(engine, clock):
+    settings = Settings(ui=UiSettings(max_sign_ins_per_address=3))
+    app = create_app(settings, engine, clock=clock, session_secret=SECRET)
     client = UiClient(app)
     token = csrf_of(client.get("/sign-in").text)
     for n in range(3):
