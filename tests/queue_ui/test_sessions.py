@@ -185,3 +185,20 @@ def test_agents_are_not_offered_a_second_factor(app, client_as):
     assert client.form("/account/two-factor", {"code": "123456"}).status_code == 303
     with write_transaction(client.app.state.engine) as session:
         assert session.get(User, client.user.id).totp_secret is None
+
+
+def test_the_lockout_set_on_the_admin_page_is_the_one_sign_in_uses(app, make_user, client_as, clock):
+    admin = client_as("admin")
+    assert admin.form("/admin/settings", {"key": "ui.max_failed_logins", "value": "2"}).status_code == 303
+    assert admin.form("/admin/settings", {"key": "ui.lockout_minutes", "value": "60"}).status_code == 303
+    user = make_user("agent")
+    client = UiClient(app)
+    token = csrf_of(client.get("/sign-in").text)
+    for _ in range(2):
+        client.post("/sign-in", data={"email": user.email, "password": "wrong" * 3, "csrf_token": token})
+    right = {"email": user.email, "password": TEST_PASSWORD, "csrf_token": token}
+    assert client.post("/sign-in", data=right).status_code == 400, "locked after 2, not the file's 5"
+    clock.advance(minutes=30)
+    assert client.post("/sign-in", data=right).status_code == 400, "for 60 minutes, not the file's 15"
+    clock.advance(minutes=31)
+    assert client.post("/sign-in", data=right, follow_redirects=False).status_code == 303
