@@ -21,6 +21,7 @@ from connectors.base import (
     PayloadError,
     PermanentError,
     mask_secret,
+    register_secret,
 )
 from connectors.facebook.graph import GRAPH_URL, LastResponse, PageGraphAPI, translate
 from connectors.facebook.parse import EdgeName, parse_graph_response
@@ -99,6 +100,7 @@ class FacebookConnector:
             timeout=timeout,
             session=session,
         )
+        register_secret(page_token, app_secret, self.graph.appsecret_proof)
 
     def __repr__(self) -> str:
         return (
@@ -107,12 +109,6 @@ class FacebookConnector:
         )
 
     # transport -------------------------------------------------------------------------
-
-    def _scrub(self, text: str) -> str:
-        for secret in (self._page_token, self._app_secret, self.graph.appsecret_proof):
-            if secret:
-                text = text.replace(secret, mask_secret(secret))
-        return text
 
     def _request(
         self,
@@ -126,7 +122,7 @@ class FacebookConnector:
             return self.graph.request(f"{self.graph.version}/{path}", args=args, post_args=post_args)
         except (facebook.GraphAPIError, requests.RequestException, KeyError) as exc:
             # ``from None``: the library's exceptions repeat URLs that carry the access token.
-            raise translate(exc, action=action, last=self._last, now=self.clock, scrub=self._scrub) from None
+            raise translate(exc, action=action, last=self._last, now=self.clock) from None
 
     def _pages(self, action: str, path: str, params: dict[str, Any]) -> Iterator[tuple[dict[str, Any], bool]]:
         """Each page of a listing, with whether more pages follow that were not read (``max_pages``).

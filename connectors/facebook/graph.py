@@ -133,9 +133,8 @@ def translate(
     action: str,
     last: LastResponse,
     now: Callable[[], datetime],
-    scrub: Callable[[str], str],
 ) -> ConnectorError:
-    """The typed error for one failed Graph call. ``scrub`` removes credentials from text we repeat."""
+    """The typed error for one failed Graph call (ConnectorError masks any credential it repeats)."""
     status = last.status
     if isinstance(exc, requests.JSONDecodeError):
         return PayloadError(f"Facebook sent a body that is not valid JSON while {action}")
@@ -152,7 +151,7 @@ def translate(
     result = exc.result if isinstance(exc.result, dict) else {}
     error: dict[str, Any] = result["error"] if isinstance(result.get("error"), dict) else {}
     subcode = error.get("error_subcode")
-    message = scrub(str(exc.message or ""))[:300]
+    message = str(exc.message or "")[:300]
     detail = (
         f" (code {code}{f'/{subcode}' if subcode else ''}): {message}" if code is not None else f": {message}"
     )

@@ -145,7 +145,7 @@ class RssConnector:
         try:
             response = self.session.get(url, headers=headers)
         except requests.RequestException as exc:
-            raise transport_error(exc, service=f"news feed {urlsplit(url).netloc}") from exc
+            raise transport_error(exc, service=f"news feed {urlsplit(url).netloc}") from None
         if response.status_code == 304:
             return [], Checkpoint(cursor)
         self._raise_for_status(response, url)
