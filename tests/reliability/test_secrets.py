@@ -391,7 +391,7 @@ def test_the_running_process_keeps_every_secret_out_of_its_output_and_pages(tmp_
                 [
                     sys.executable,
                     "-m",
-                    "listener",
+                    "listening_post",
                     "run",
                     "--config",
                     str(s.config),
