@@ -22,7 +22,7 @@ from listener.replies import incident_posts as comms
 from listener.store import audit
 from listener.store.models import Alert, Author, Incident, Mention, QueueItem, Reply, User
 from queue_ui.charts import Series, line_chart
-from queue_ui.deps import Agent, CsrfChecked, DbSession, Lead, Now, has_role
+from queue_ui.deps import Agent, CsrfChecked, DbSession, Lead, Now, RowId, has_role
 from queue_ui.rendering import flash, render
 
 router = APIRouter()
@@ -195,19 +195,25 @@ def _page(
 
 
 @router.get("/incidents/{incident_id:int}")
-def incident_page(request: Request, db: DbSession, user: Agent, incident_id: int) -> Response:
+def incident_page(request: Request, db: DbSession, user: Agent, incident_id: RowId) -> Response:
     return _page(request, db, _incident(db, incident_id), user)
 
 
 @router.post("/incidents/{incident_id:int}/acknowledge")
-def acknowledge(db: DbSession, now: Now, user: Lead, _csrf: CsrfChecked, incident_id: int) -> Response:
+def acknowledge(db: DbSession, now: Now, user: Lead, _csrf: CsrfChecked, incident_id: RowId) -> Response:
     incidents.acknowledge(db, incident=_incident(db, incident_id), user=user, via="ui", now=now)
     return _back(incident_id)
 
 
 @router.post("/incidents/{incident_id:int}/alerts/{alert_id:int}/retry")
 def retry_alert(
-    request: Request, db: DbSession, now: Now, user: Lead, _csrf: CsrfChecked, incident_id: int, alert_id: int
+    request: Request,
+    db: DbSession,
+    now: Now,
+    user: Lead,
+    _csrf: CsrfChecked,
+    incident_id: RowId,
+    alert_id: RowId,
 ) -> Response:
     alert = db.get(Alert, alert_id)
     if alert is None or alert.incident_id != incident_id:
@@ -230,7 +236,7 @@ def listening_message(
     now: Now,
     user: Lead,
     _csrf: CsrfChecked,
-    incident_id: int,
+    incident_id: RowId,
     text: Annotated[str, Form(max_length=5000)] = "",
     action: Annotated[str, Form()] = "check",
     to_items: Annotated[str | None, Form()] = None,
@@ -292,7 +298,7 @@ async def save_response(
     now: Now,
     user: Lead,
     _csrf: CsrfChecked,
-    incident_id: int,
+    incident_id: RowId,
 ) -> Response:
     incident = _incident(db, incident_id)
     form = await request.form()
@@ -333,7 +339,7 @@ def sign_off(
     now: Now,
     user: Lead,
     _csrf: CsrfChecked,
-    incident_id: int,
+    incident_id: RowId,
     stakeholder: Annotated[str, Form(max_length=200)] = "",
     comment: Annotated[str, Form(max_length=2000)] = "",
     version: Annotated[str, Form(max_length=64)] = "",
@@ -367,7 +373,7 @@ def post_response(
     now: Now,
     user: Lead,
     _csrf: CsrfChecked,
-    incident_id: int,
+    incident_id: RowId,
     override: Annotated[str | None, Form()] = None,
 ) -> Response:
     incident = _incident(db, incident_id)
@@ -407,7 +413,7 @@ def resolve(
     now: Now,
     user: Lead,
     _csrf: CsrfChecked,
-    incident_id: int,
+    incident_id: RowId,
     note: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     incident = _incident(db, incident_id)
