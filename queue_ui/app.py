@@ -60,7 +60,7 @@ def create_app(
     app = FastAPI(
         title="Listening Post",
         summary="Reply queue API: the same operations as the queue pages.",
-        openapi_url="/api/openapi.json",
+        openapi_url=None,  # served by queue_ui.routes.api to signed-in staff only
         docs_url=None,  # Swagger UI needs inline script, which our CSP refuses
         redoc_url=None,
     )

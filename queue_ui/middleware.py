@@ -46,7 +46,7 @@ class SecurityHeadersMiddleware:
                 for name, value in self.headers.items():
                     if name not in headers:
                         headers[name] = value
-                if scope["path"].startswith(("/static/", "/api/openapi.json")):
+                if scope["path"].startswith("/static/"):
                     return await send(message)
                 # Pages show personal data: keep them out of shared caches and the back-forward cache.
                 headers.setdefault("Cache-Control", "no-store")

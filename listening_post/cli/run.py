@@ -89,6 +89,10 @@ def _stop_on_signals() -> threading.Event:
 def _ui_server(store: Store) -> uvicorn.Server:
     from queue_ui.app import create_app  # the web side is only loaded when it runs
 
+    from queue_ui import access_log
+
     settings = store.file_settings
     app = create_app(settings, store.engine)
-    return uvicorn.Server(uvicorn.Config(app, host=settings.ui.host, port=settings.ui.port, log_level="info"))
+    config = uvicorn.Config(app, host=settings.ui.host, port=settings.ui.port, log_level="info")
+    access_log.install()  # after Config: it sets up uvicorn's loggers
+    return uvicorn.Server(config)

@@ -63,6 +63,7 @@ ROUTES: list[tuple[str, str, str | None]] = [
     ("POST", "/admin/settings", "admin"),
     ("POST", "/admin/settings/reset", "admin"),
     ("GET", "/api/session", "agent"),
+    ("GET", "/api/openapi.json", "agent"),
     ("GET", "/api/queue", "agent"),
     ("GET", "/api/items/{item}", "agent"),
     ("POST", "/api/items/{item}/claim", "agent"),
@@ -363,8 +364,8 @@ def test_the_audit_log_has_no_write_routes(app):
             assert route.methods <= {"GET", "HEAD"}, route.path
 
 
-def test_the_openapi_schema_covers_the_api_only(anonymous):
-    schema = anonymous.get("/api/openapi.json").json()
+def test_the_openapi_schema_covers_the_api_only(anonymous, client_as):
+    schema = client_as("agent").get("/api/openapi.json").json()
     assert schema["paths"] and all(path.startswith("/api/") for path in schema["paths"])
     assert anonymous.get("/docs").status_code == 404, "Swagger UI needs inline script: it is switched off"
 

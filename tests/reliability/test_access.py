@@ -45,7 +45,6 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("POST", "/account/two-factor"): "agent",
     ("GET", "/healthz"): OPEN,
     ("GET", "/metrics"): OPEN,
-    ("GET", "/api/openapi.json"): OPEN,
     ("GET", "/static"): OPEN,
     # the emailed acknowledgement link carries its own signed token
     ("GET", "/incidents/ack/{token}"): OPEN,
@@ -69,6 +68,7 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("POST", "/items/{item_id}/replies/{reply_id}/return"): "lead",
     # the JSON API: the same operations as the queue pages
     ("GET", "/api/session"): "agent",
+    ("GET", "/api/openapi.json"): "agent",
     ("GET", "/api/queue"): "agent",
     ("GET", "/api/items/{item_id}"): "agent",
     ("POST", "/api/items/{item_id}/claim"): "agent",
