@@ -87,9 +87,8 @@ def _stop_on_signals() -> threading.Event:
 
 
 def _ui_server(store: Store) -> uvicorn.Server:
-    from queue_ui.app import create_app  # the web side is only loaded when it runs
-
     from queue_ui import access_log
+    from queue_ui.app import create_app  # the web side is only loaded when it runs
 
     settings = store.file_settings
     app = create_app(settings, store.engine)

@@ -401,5 +401,5 @@ def lint(request: Request, db: DbSession, user: Agent, _csrf: CsrfChecked, body:
 
 @router.get("/openapi.json", include_in_schema=False)
 def openapi_schema(request: Request, user: Agent) -> JSONResponse:
-    """The API's OpenAPI schema, for staff who script against it; to anyone else it maps the attack surface."""
+    """The API schema, for staff who script against it; to anyone else it maps the attack surface."""
     return JSONResponse(request.app.openapi())
