@@ -14,6 +14,7 @@ import tomllib
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from sqlalchemy.engine import make_url
@@ -36,9 +37,21 @@ class GeneralSettings(_Section):
     # Names and keywords of the board: news items are kept only when they mention one of these.
     keywords: list[str] = Field(default_factory=lambda: ["Coventry and Warwickshire ICB", "NHS Coventry"])
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise ValueError(f"{value!r} is not a time zone name such as Europe/London") from exc
+        return value
+
 
 class DatabaseSettings(_Section):
     url: str | None = None  # default: sqlite file under general.data_dir
+    # PostgreSQL: give up on a server that accepts but never answers, instead of hanging for ever.
+    connect_timeout_seconds: int = Field(default=10, gt=0)
+    statement_timeout_seconds: int = Field(default=60, gt=0)
 
 
 class AccountSettings(_Section):
@@ -229,6 +242,10 @@ def load_settings(path: str | Path | None, *, environ: dict[str, str] | None = N
             raise UserError(f"{path}: file not found") from exc
         except tomllib.TOMLDecodeError as exc:
             raise UserError(f"{path}: not valid TOML: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+        except OSError as exc:
+            raise UserError(f"{path}: cannot read: {exc.strerror}") from exc
         if "secrets" in data:
             raise UserError(
                 f"{path}: secrets: not allowed in the file; set LISTENING_POST_* environment variables"

@@ -16,7 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from listener.errors import UserError
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, connect_timeout: int = 10, statement_timeout: int = 60, **kwargs: Any) -> Engine:
+    """An engine for ``url``. PostgreSQL connections give up after ``connect_timeout`` seconds and
+    statements after ``statement_timeout``; TCP keepalives notice a server that has gone silent."""
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError with a long message
@@ -29,8 +31,31 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         _configure_sqlite(engine)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        url = str(parsed.set(drivername="postgresql+psycopg"))
+        parsed = parsed.set(drivername="postgresql+psycopg")
+        url = parsed.render_as_string(hide_password=False)
+    if parsed.get_backend_name() == "postgresql":
+        # Options given here replace the URL's own: keep those (a search_path, say) and add ours.
+        options = " ".join(
+            [*_as_list(parsed.query.get("options")), f"-c statement_timeout={statement_timeout * 1000}"]
+        )
+        kwargs.setdefault(
+            "connect_args",
+            {
+                "connect_timeout": connect_timeout,
+                "options": options,
+                "keepalives": 1,
+                "keepalives_idle": 30,
+                "keepalives_interval": 10,
+                "keepalives_count": 3,
+            },
+        )
     return create_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _as_list(value: str | tuple[str, ...] | None) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
 
 
 def _create_private(path: Path) -> None:

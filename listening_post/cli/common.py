@@ -51,7 +51,11 @@ class Store:
 def open_store(args: argparse.Namespace, *, migrate: bool = True) -> Store:
     """Load settings, connect, and bring the schema up to date (migrations run automatically at start)."""
     settings = load_settings(getattr(args, "config", None))
-    engine = make_engine(settings.database_url(getattr(args, "db", None)))
+    engine = make_engine(
+        settings.database_url(getattr(args, "db", None)),
+        connect_timeout=settings.database.connect_timeout_seconds,
+        statement_timeout=settings.database.statement_timeout_seconds,
+    )
     if not migrate:
         return Store(settings=settings, engine=engine, file_settings=settings)
     upgrade(engine)
