@@ -95,3 +95,8 @@ def active_sessions(
             .order_by(SignInSession.last_seen_at.desc())
         )
     )
+
+
+def remove_expired(session: Session, *, now: datetime, lifetime: timedelta) -> int:
+    """Delete sessions past their lifetime (they are refused anyway; this keeps the table small)."""
+    return _deleted(session, delete(SignInSession).where(SignInSession.created_at <= now - lifetime))

@@ -73,6 +73,7 @@ def record_failure(
     session: Session, *, email: str, address: str, now: datetime, limits: Limits
 ) -> timedelta | None:
     """Count one failure; returns the lockout length when this failure locked the account here."""
+    forget_stale(session, now=now)
     by_address = _row(session, _address_key(address), now)
     if by_address.window_started_at + limits.window <= now:
         by_address.failures, by_address.window_started_at = 0, now
@@ -90,6 +91,14 @@ def record_failure(
     by_account.lockouts += 1
     by_account.locked_until = now + lockout
     return lockout
+
+
+def forget_stale(session: Session, *, now: datetime) -> None:
+    """Drop counters nobody has failed on for a day and that lock nothing (addresses come and go)."""
+    stale = (SignInCounter.window_started_at < now - MAX_LOCKOUT) & (
+        SignInCounter.locked_until.is_(None) | (SignInCounter.locked_until < now - MAX_LOCKOUT)
+    )
+    session.execute(delete(SignInCounter).where(stale))
 
 
 def record_success(session: Session, *, email: str, address: str) -> None:

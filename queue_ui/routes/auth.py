@@ -20,7 +20,7 @@ from listener.errors import UserError
 from listener.settings import Settings
 from listener.store import audit
 from listener.store.models import User
-from queue_ui.deps import Agent, CsrfChecked, DbSession, Now, OptionalUser, client_address
+from queue_ui.deps import Agent, CsrfChecked, DbSession, Now, OptionalUser, client_address, session_lifetime
 from queue_ui.rendering import flash, render
 from queue_ui.settings_view import effective
 
@@ -64,6 +64,7 @@ def sign_in_page(request: Request, user: OptionalUser, next: str | None = None) 
 
 def _begin_session(request: Request, db: DbSession, user: User, *, now, target: str) -> Response:
     # A fresh session and CSRF token at sign-in: a token planted before sign-in is worthless.
+    sessions.remove_expired(db, now=now, lifetime=session_lifetime(request))
     request.session.clear()
     request.session["sid"] = sessions.start_session(
         db,

@@ -202,3 +202,11 @@ def test_the_lockout_set_on_the_admin_page_is_the_one_sign_in_uses(app, make_use
     assert client.post("/sign-in", data=right).status_code == 400, "for 60 minutes, not the file's 15"
     clock.advance(minutes=31)
     assert client.post("/sign-in", data=right, follow_redirects=False).status_code == 303
+
+
+def test_expired_sessions_are_cleared_at_the_next_sign_in(app, engine, make_user, clock):
+    user = make_user("agent")
+    sign_in(app, user)
+    clock.advance(hours=11)
+    sign_in(app, user)
+    assert len(_rows(engine, user.id)) == 1

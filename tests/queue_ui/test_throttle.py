@@ -157,3 +157,22 @@ def test_the_counters_work_on_both_databases(any_engine):
         assert not throttle.account_locked(session, email="a@x.org", address="192.0.2.2", now=now)
         assert throttle.address_retry_after(session, address="192.0.2.1", now=now, limits=limits) == 301
     assert locks == [None, timedelta(minutes=15), None, None]
+
+
+def test_counters_nobody_has_used_for_a_day_are_forgotten(engine):
+    from datetime import UTC, datetime, timedelta
+
+    from listener import sign_in_throttle as throttle
+
+    now = datetime(2026, 3, 4, 10, tzinfo=UTC)
+    limits = throttle.Limits(
+        per_address=3, window=timedelta(minutes=5), per_account=2, lockout=timedelta(minutes=15)
+    )
+    with write_transaction(engine) as session:
+        throttle.record_failure(session, email="a@x.org", address="192.0.2.1", now=now, limits=limits)
+    with write_transaction(engine) as session:
+        throttle.record_failure(
+            session, email="b@x.org", address="192.0.2.2", now=now + timedelta(days=2), limits=limits
+        )
+        keys = set(session.scalars(select(SignInCounter.key)))
+    assert keys == {"address:192.0.2.2", "account:b@x.org|192.0.2.2"}
