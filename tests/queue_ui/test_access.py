@@ -374,3 +374,41 @@ def test_session_lifetime_follows_the_settings(engine, clock):
     app = create_app(Settings(ui=UiSettings(session_hours=2)), engine, clock=clock, session_secret=SECRET)
     cookie = UiClient(app).get("/sign-in").headers["set-cookie"]
     assert f"Max-Age={int(timedelta(hours=2).total_seconds())}" in cookie
+
+
+NEW_PASSWORD = "a different long passphrase entirely"
+
+
+@pytest.mark.parametrize("event", ["sign-out", "disable-and-enable", "password-change"])
+def test_after_the_session_ends_the_old_cookie_opens_no_route(app, world, event):
+    from queue_ui.app import SESSION_COOKIE
+
+    lead = world["clients"]["lead"]
+    admin = world["clients"]["admin"]
+    old = UiClient(app)
+    old.cookies.set(SESSION_COOKIE, lead.cookies[SESSION_COOKIE])
+    old.csrf = lead.csrf
+    if event == "sign-out":
+        lead.form("/sign-out")
+    elif event == "disable-and-enable":
+        admin.form(f"/admin/users/{lead.user.id}", {"active": "false"})
+        admin.form(f"/admin/users/{lead.user.id}", {"active": "true"})
+    else:
+        changed = lead.form(
+            "/account/password", {"current": TEST_PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        )
+        assert changed.status_code == 303
+    for method, template, least in ROUTES:
+        if least is None:
+            continue
+        path = template.format(**world["ids"])
+        response = _call(old, method, path)
+        where = f"old cookie after {event}: {method} {path} -> {response.status_code}"
+        if path.startswith("/api/"):
+            assert response.status_code in (401, 403), where
+        elif response.status_code == 403:
+            assert "expired" in response.text, where  # a write whose CSRF token died with the session
+        else:
+            assert response.status_code == 303 and response.headers["location"].startswith("/sign-in"), where
+    again = sign_in(app, lead.user, NEW_PASSWORD if event == "password-change" else TEST_PASSWORD)
+    assert again.get("/queue", follow_redirects=False).status_code == 200
