@@ -40,11 +40,11 @@ from sqlalchemy import Engine, func, select
 
 from bench.common import figure, fresh_store, machine_note, percentile, postgres_reachable
 from connectors.x.fake import FakeXApi
+from listener.accounts.users import add_user
 from listener.scheduler import OUTBOX_SECONDS
 from listener.store.db import write_transaction
 from listener.store.migrate import upgrade
 from listener.store.models import Mention, Reply
-from listener.users import add_user
 from listener.worker import OUTBOX_BATCH
 
 POLL_SECONDS = 10  # the shortest source interval the settings allow

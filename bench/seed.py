@@ -29,6 +29,7 @@ from sqlalchemy import Engine, insert, select, text
 
 from connectors.base import Author as AuthorData
 from connectors.base import Mention
+from listener.accounts.users import hash_password
 from listener.intake.ingest import score_row
 from listener.intake.pipeline import build_stage, media_lists
 from listener.queue.business_hours import BusinessClock
@@ -36,7 +37,6 @@ from listener.settings import Settings
 from listener.store.db import write_transaction
 from listener.store.migrate import refresh_statistics, upgrade
 from listener.store.models import Base, Incident, Source, User
-from listener.users import hash_password
 from triage.model import MentionInput
 
 # --- the words ------------------------------------------------------------------------------
@@ -410,7 +410,6 @@ def _agents(engine: Engine, count: int) -> list[tuple[int, str]]:
             "role": "agent" if i else "lead",
             "password_hash": hashed,
             "active": True,
-            "failed_logins": 0,
             "created_at": BENCH_START,
         }
         for i in range(count)

@@ -6,9 +6,11 @@ a source and a checkpoint, and gets back mentions and the next checkpoint.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
+from urllib.parse import quote, quote_plus
 
 Kind = Literal["mention", "comment", "reply", "post", "message", "news"]
 KINDS: tuple[str, ...] = ("mention", "comment", "reply", "post", "message", "news")
@@ -79,12 +81,51 @@ def mask_secret(secret: str | None) -> str:
     return f"{secret[0]}…{secret[-1]}"
 
 
+# Credentials the connectors of this process hold, registered when each is built.
+_known_secrets: set[str] = set()
+_MIN_SECRET_LENGTH = 8  # shorter values would mask ordinary words
+_CREDENTIAL_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Authorization header values repeated in a message: "Bearer AAAA...", "OAuth oauth_token=..."
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=%-]{8,}"), r"\1 ***"),
+    (re.compile(r'(?i)\b(oauth_[a-z_]+)="[^"]*"'), r'\1="***"'),
+    # Query or form parameters that carry credentials (Graph's access_token, appsecret_proof, a feed's apikey)
+    (
+        re.compile(
+            r"(?i)(?<![A-Za-z0-9_])((?:access_|refresh_|id_|auth_|api_)?token|client_secret|app_?secret|"
+            r"appsecret_proof|api_?key|apikey|key|secret|password|passwd|pwd|signature|sig|oauth_[a-z_]+)"
+            r"(=|%3D)([^&\s\"'#<>]+)"
+        ),
+        r"\1\2***",
+    ),
+    # user:password@ in a URL
+    (re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://)([^/@\s:]+):([^/@\s]+)@"), r"\1\2:***@"),
+)
+
+
+def register_secret(*values: str | None) -> None:
+    """Have every later ConnectorError message mask these values (a connector calls this when built)."""
+    _known_secrets.update(v for v in values if v and len(v) >= _MIN_SECRET_LENGTH)
+
+
+def scrub(text: str) -> str:
+    """``text`` with credentials masked: the registered ones (as they are or URL-encoded) and anything
+    shaped like one (a bearer token, an ``access_token=`` parameter, a password in a URL)."""
+    for secret in sorted(_known_secrets, key=len, reverse=True):
+        for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+            text = text.replace(form, mask_secret(secret))
+    for pattern, replacement in _CREDENTIAL_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 class ConnectorError(Exception):
-    """Base of every error a connector raises."""
+    """Base of every error a connector raises. Its message is scrubbed of credentials here, once,
+    for every connector: it is shown on the admin page, stored in the audit log and logged."""
 
     permanent: bool = False
 
     def __init__(self, message: str, *, retry_at: datetime | None = None) -> None:
+        message = scrub(message)
         super().__init__(message)
         self.message = message
         self.retry_at = retry_at

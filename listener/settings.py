@@ -7,12 +7,14 @@ whenever settings are shown.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from sqlalchemy.engine import make_url
@@ -35,9 +37,21 @@ class GeneralSettings(_Section):
     # Names and keywords of the board: news items are kept only when they mention one of these.
     keywords: list[str] = Field(default_factory=lambda: ["Coventry and Warwickshire ICB", "NHS Coventry"])
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            raise ValueError(f"{value!r} is not a time zone name such as Europe/London") from exc
+        return value
+
 
 class DatabaseSettings(_Section):
     url: str | None = None  # default: sqlite file under general.data_dir
+    # PostgreSQL: give up on a server that accepts but never answers, instead of hanging for ever.
+    connect_timeout_seconds: int = Field(default=10, gt=0)
+    statement_timeout_seconds: int = Field(default=60, gt=0)
 
 
 class AccountSettings(_Section):
@@ -174,8 +188,21 @@ class UiSettings(_Section):
     port: int = Field(default=8000, ge=1, le=65535)
     https: bool = False  # behind a TLS proxy: cookies are marked Secure
     session_hours: int = Field(default=10, gt=0)
-    max_failed_logins: int = Field(default=5, gt=0)
-    lockout_minutes: int = Field(default=15, gt=0)
+    max_failed_logins: int = Field(default=5, gt=0)  # per account and address, then it locks there
+    lockout_minutes: int = Field(default=15, gt=0)  # the first lock; each further one doubles
+    max_sign_ins_per_address: int = Field(default=20, gt=0)  # failures per address per 5 minutes
+    # Addresses (or networks) of reverse proxies whose X-Forwarded-For is believed. Empty: none.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"{entry!r} is not an IP address or network") from exc
+        return value
 
 
 class Secrets(BaseModel):
@@ -253,6 +280,10 @@ def load_settings(path: str | Path | None, *, environ: dict[str, str] | None = N
             raise UserError(f"{path}: file not found") from exc
         except tomllib.TOMLDecodeError as exc:
             raise UserError(f"{path}: not valid TOML: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from exc
+        except OSError as exc:
+            raise UserError(f"{path}: cannot read: {exc.strerror}") from exc
         if "secrets" in data:
             raise UserError(
                 f"{path}: secrets: not allowed in the file; set LISTENING_POST_* environment variables"

@@ -21,10 +21,9 @@ from listener.errors import UserError
 from listener.queue.items import ItemNotFound
 from listener.settings import Settings
 from listener.store.types import utcnow
-from queue_ui.deps import CsrfFailed, NotAllowed, NotSignedIn
+from queue_ui.deps import CsrfFailed, NotAllowed, NotSignedIn, PasswordChangeNeeded
 from queue_ui.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddleware
 from queue_ui.rendering import render
-from queue_ui.throttle import Throttle
 
 # Every router the app serves; incidents and reports are built by their own helpers.
 ROUTE_MODULES = ("auth", "queue", "items", "admin", "audit", "api", "ops", "incidents", "reports")
@@ -61,14 +60,13 @@ def create_app(
     app = FastAPI(
         title="Listening Post",
         summary="Reply queue API: the same operations as the queue pages.",
-        openapi_url="/api/openapi.json",
+        openapi_url=None,  # served by queue_ui.routes.api to signed-in staff only
         docs_url=None,  # Swagger UI needs inline script, which our CSP refuses
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.clock = clock or utcnow
-    app.state.sign_in_throttle = Throttle(limit=20, window_seconds=300)
 
     app.add_middleware(
         SessionMiddleware,
@@ -120,6 +118,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _is_api(request):
             return JSONResponse({"detail": message}, status_code=403)
         return render(request, "error.html", status_code=403, title="You do not have access", message=message)
+
+    @app.exception_handler(PasswordChangeNeeded)
+    async def password_change_needed(request: Request, exc: PasswordChangeNeeded) -> Response:
+        message = "Choose a new password first: you signed in with a one-time password."
+        if _is_api(request):
+            return JSONResponse({"detail": message}, status_code=403)
+        if _wants_fragment(request):
+            return Response(status_code=403, headers={"HX-Redirect": "/account/password"})
+        return RedirectResponse("/account/password", status_code=303)
 
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, exc: CsrfFailed) -> Response:

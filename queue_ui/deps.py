@@ -7,23 +7,26 @@ the app turns into a redirect to sign-in (pages) or a 401/403 JSON body (``/api`
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Path, Request
 from sqlalchemy.orm import Session
 
-from listener.store.db import is_sqlite
+from listener.accounts import sessions
+from listener.accounts.users import has_role
+from listener.store.db import is_sqlite, write_transaction
 from listener.store.models import ROLES, User
-from listener.users import has_role
 
 MAX_ID = 2**31 - 1  # PostgreSQL's integer: a larger id cannot exist, and would overflow the driver
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+PASSWORD_CHANGE_PATHS = frozenset({"/account/password"})
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,10 @@ class NotAllowed(Exception):
     def __init__(self, needed: str) -> None:
         super().__init__(f"needs the {needed} role")
         self.needed = needed
+
+
+class PasswordChangeNeeded(Exception):
+    """Signed in with a one-time password: nothing opens until the person chooses their own."""
 
 
 class CsrfFailed(Exception):
@@ -78,15 +85,56 @@ def current_time(request: Request) -> datetime:
 Now = Annotated[datetime, Depends(current_time)]
 
 
+def client_address(request: Request) -> str:
+    """The caller's address. ``X-Forwarded-For`` counts only when the peer is a configured proxy.
+
+    Walking the header from the right, the first address that is not itself a trusted proxy
+    is the client: anything further left was written by the client and proves nothing.
+    """
+    peer = request.client.host if request.client else "unknown"
+    proxies = [ipaddress.ip_network(p, strict=False) for p in request.app.state.settings.ui.trusted_proxies]
+
+    def trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in proxies)
+
+    if not proxies or not trusted(peer):
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if not trusted(hop):
+            try:
+                return str(ipaddress.ip_address(hop))
+            except ValueError:
+                return peer
+    return peer
+
+
+def session_lifetime(request: Request) -> timedelta:
+    return timedelta(hours=request.app.state.settings.ui.session_hours)
+
+
 def optional_user(request: Request, db: DbSession) -> User | None:
-    """The signed-in user, or None. A disabled account loses its session at the next request."""
-    user_id = request.session.get("user_id")
-    if user_id is None:
+    """The signed-in user, or None. The cookie's token must match a live row of ``sessions``."""
+    token = request.session.get("sid")
+    if not isinstance(token, str):
         return None
-    user = db.get(User, user_id)
-    if user is None or not user.active:
+    now = request.app.state.clock()
+    check = sessions.check_session(db, token=token, now=now, lifetime=session_lifetime(request))
+    if check is None:
         request.session.clear()
         return None
+    if check.needs_touch:
+        if request.method in SAFE_METHODS:
+            # Reads hold no write lock: a short transaction of its own keeps the read one read-only.
+            with write_transaction(request.app.state.engine) as own:
+                sessions.touch(own, session_id=check.session_id, now=now)
+        else:
+            sessions.touch(db, session_id=check.session_id, now=now)
+    user = check.user
     request.state.viewer = Viewer(user.id, user.email, user.name, user.initials, user.role)
     return user
 
@@ -99,9 +147,11 @@ def require_role(role: str) -> Callable[..., User]:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
 
-    def dependency(user: OptionalUser) -> User:
+    def dependency(request: Request, user: OptionalUser) -> User:
         if user is None:
             raise NotSignedIn()
+        if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
+            raise PasswordChangeNeeded()
         if not has_role(user, role):
             raise NotAllowed(role)
         return user

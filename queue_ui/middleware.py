@@ -36,19 +36,52 @@ class SecurityHeadersMiddleware:
             await self.app(scope, receive, send)
             return
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 for name, value in self.headers.items():
                     if name not in headers:
                         headers[name] = value
-                if scope["path"].startswith(("/static/", "/api/openapi.json")):
+                if scope["path"].startswith("/static/"):
                     return await send(message)
                 # Pages show personal data: keep them out of shared caches and the back-forward cache.
                 headers.setdefault("Cache-Control", "no-store")
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Starlette's own 500 answer is made outside every middleware, so it would carry none of
+            # the headers: answer here instead, then re-raise so the server logs it (and tests see it).
+            if not started:
+                await _send_page(
+                    send_with_headers,
+                    scope,
+                    500,
+                    "Something went wrong",
+                    "Listening Post could not finish this. Try again; if it keeps happening, tell an admin.",
+                )
+            raise
+
+
+async def _send_page(send: Send, scope: Scope, status: int, title: str, message: str) -> None:
+    wants_json = scope["path"].startswith("/api/")
+    body = (json.dumps({"detail": message}) if wants_json else _html_page(message, title=title)).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json" if wants_json else b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class BodyTooLarge(Exception):
@@ -73,20 +106,7 @@ class BodySizeLimitMiddleware:
         )
 
     async def _refuse(self, scope: Scope, send: Send) -> None:
-        message = self._message()
-        wants_json = scope["path"].startswith("/api/")
-        body = (json.dumps({"detail": message}) if wants_json else _html_page(message)).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json" if wants_json else b"text/html; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _send_page(send, scope, 413, "Request too large", self._message())
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -130,11 +150,12 @@ class BodySizeLimitMiddleware:
                 await self._refuse(scope, send)
 
 
-def _html_page(message: str) -> str:
+def _html_page(message: str, *, title: str) -> str:
+    """A plain NHS-styled page, made without templates or the database (either may be what failed)."""
     return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Too large - Listening Post</title>'
-        '<link rel="stylesheet" href="/static/vendor/nhsuk/nhsuk-frontend.min.css"></head><body>'
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)} - Listening Post'
+        '</title><link rel="stylesheet" href="/static/vendor/nhsuk/nhsuk-frontend.min.css"></head><body>'
         '<main class="nhsuk-width-container nhsuk-main-wrapper" id="maincontent">'
-        f'<h1 class="nhsuk-heading-l">Request too large</h1><p>{escape(message)}</p>'
+        f'<h1 class="nhsuk-heading-l">{escape(title)}</h1><p>{escape(message)}</p>'
         "<p>Use your browser's back button to return to the form.</p></main></body></html>"
     )

@@ -12,8 +12,8 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from listener.accounts.users import has_role
 from listener.store.models import Incident
-from listener.users import has_role
 from queue_ui import formatting
 from queue_ui.deps import Viewer, csrf_token
 

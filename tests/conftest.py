@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, text
 
-from listener import users
+from listener.accounts import users
 from listener.store.db import make_engine, write_transaction
 from listener.store.migrate import upgrade
 from listener.store.models import User

@@ -121,4 +121,4 @@ def call(action: str, fn: Callable[..., T], *args: Any, now: Callable[[], dateti
         error = translate(exc, action=action, now=now)
         if error is exc:
             raise
-        raise error from exc
+        raise error from None  # the library's exception may repeat request details

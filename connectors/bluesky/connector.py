@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 import regex
 from pydantic import ValidationError
 
-from connectors.base import Checkpoint, GoneError, Mention, PayloadError, PermanentError, mask_secret
+from connectors.base import (
+    Checkpoint,
+    GoneError,
+    Mention,
+    PayloadError,
+    PermanentError,
+    mask_secret,
+    register_secret,
+)
 from connectors.bluesky.errors import SessionExpired
 from connectors.bluesky.models import POST_TYPE, PostsEnvelope, PostView, ThreadEnvelope, ThreadViewPost
 from connectors.bluesky.parse import POST_REASONS, Page, parse_notifications_page, parse_posts_page
@@ -118,6 +126,7 @@ class BlueskyConnector:
             raise ValueError("Bluesky needs the account's handle and an app password")
         self.handle = handle.removeprefix("@").lower()
         self._password = app_password
+        register_secret(app_password)
         self.service = (base_url or BLUESKY_SERVICE).rstrip("/")
         self.timeout = timeout
         self.own_handles = {h.removeprefix("@").lower() for h in own_handles} | {self.handle}

@@ -27,7 +27,7 @@ from connectors.base import (
     PayloadError,
     PermanentError,
     TemporaryError,
-    mask_secret,
+    register_secret,
 )
 from connectors.http import make_session, transport_error
 
@@ -141,9 +141,8 @@ def translate(
     action: str,
     last: LastResponse,
     now: Callable[[], datetime],
-    scrub: Callable[[str], str],
 ) -> ConnectorError:
-    """The typed error for one failed Graph call. ``scrub`` removes credentials from text we repeat."""
+    """The typed error for one failed Graph call (ConnectorError masks any credential it repeats)."""
     status = last.status
     if isinstance(exc, requests.JSONDecodeError):
         return PayloadError(f"Facebook sent a body that is not valid JSON while {action}")
@@ -160,7 +159,7 @@ def translate(
     result = exc.result if isinstance(exc.result, dict) else {}
     error: dict[str, Any] = result["error"] if isinstance(result.get("error"), dict) else {}
     subcode = error.get("error_subcode")
-    message = scrub(str(exc.message or ""))[:300]
+    message = str(exc.message or "")[:300]
     detail = (
         f" (code {code}{f'/{subcode}' if subcode else ''}): {message}" if code is not None else f": {message}"
     )
@@ -213,7 +212,6 @@ class GraphClient:
         timeout: float,
         clock: Callable[[], datetime],
     ) -> None:
-        self._secrets = (access_token, app_secret)
         self.clock = clock
         self._last = LastResponse()
         session = make_session(timeout=timeout, rewrites={GRAPH_URL: base_url} if base_url else None)
@@ -225,16 +223,11 @@ class GraphClient:
             timeout=timeout,
             session=session,
         )
+        register_secret(access_token, app_secret, self.graph.appsecret_proof)
 
     @property
     def version(self) -> str:
         return self.graph.version
-
-    def scrub(self, text: str) -> str:
-        for secret in (*self._secrets, self.graph.appsecret_proof):
-            if secret:
-                text = text.replace(secret, mask_secret(secret))
-        return text
 
     def request(
         self,
@@ -248,7 +241,7 @@ class GraphClient:
             return self.graph.request(f"{self.graph.version}/{path}", args=args, post_args=post_args)
         except (facebook.GraphAPIError, requests.RequestException, KeyError) as exc:
             # ``from None``: the library's exceptions repeat URLs that carry the access token.
-            raise translate(exc, action=action, last=self._last, now=self.clock, scrub=self.scrub) from None
+            raise translate(exc, action=action, last=self._last, now=self.clock) from None
 
     def pages(
         self, action: str, path: str, params: dict[str, Any], *, page_size: int, max_pages: int

@@ -19,6 +19,7 @@ from connectors.base import (
     PayloadError,
     PermanentError,
     mask_secret,
+    register_secret,
 )
 from connectors.http import DEFAULT_TIMEOUT
 from connectors.linkedin.client import LinkedInClient, encode
@@ -76,6 +77,7 @@ class LinkedInConnector:
         if not access_token:
             raise ValueError("LinkedIn needs an OAuth 2.0 access token of a page admin")
         self._token = access_token
+        register_secret(access_token)
         self.base_url = base_url
         self.max_pages = max_pages
         self.comment_window = comment_window

@@ -201,7 +201,7 @@ class RssConnector:
         try:
             return self.session.get(url, headers=headers)
         except requests.RequestException as exc:
-            raise transport_error(exc, service=f"news feed {urlsplit(url).netloc}") from exc
+            raise transport_error(exc, service=f"news feed {urlsplit(url).netloc}") from None
 
     def _next_cursor(
         self, response: requests.Response, current: list[str], seen: list[str]

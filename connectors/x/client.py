@@ -67,28 +67,28 @@ def call(action: str, fn: Callable[..., T], *args: Any, now: Callable[[], dateti
         )
         raise TemporaryError(
             f"X rate limit reached while {action}; retry after {retry_at.isoformat()}", retry_at=retry_at
-        ) from exc
+        ) from None
     except tweepy.Unauthorized as exc:
         raise PermanentError(
             f"X rejected the credentials while {action} (401): the token is invalid, expired or revoked"
             f"{_detail(exc)}"
-        ) from exc
+        ) from None
     except tweepy.Forbidden as exc:
         raise PermanentError(
             f"X refused {action} (403): the app lacks the permission or API access level for it{_detail(exc)}"
-        ) from exc
+        ) from None
     except tweepy.NotFound as exc:
-        raise GoneError(f"X says the object is gone while {action} (404){_detail(exc)}") from exc
+        raise GoneError(f"X says the object is gone while {action} (404){_detail(exc)}") from None
     except tweepy.TwitterServerError as exc:
         raise TemporaryError(
             f"X server error {exc.response.status_code} while {action}",
             retry_at=retry_after(exc.response, now()),
-        ) from exc
+        ) from None
     except tweepy.HTTPException as exc:  # 400 and any other unexpected status: sending it again will not help
         raise PermanentError(
             f"X rejected the request while {action} ({exc.response.status_code}){_detail(exc)}"
-        ) from exc
-    except requests.JSONDecodeError as exc:
-        raise PayloadError(f"X sent a body that is not valid JSON while {action}") from exc
+        ) from None
+    except requests.JSONDecodeError:
+        raise PayloadError(f"X sent a body that is not valid JSON while {action}") from None
     except requests.RequestException as exc:  # timeouts, refused connections, broken transfers
-        raise transport_error(exc, service=f"X ({action})") from exc
+        raise transport_error(exc, service=f"X ({action})") from None

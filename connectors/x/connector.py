@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from twitter_text import parse_tweet
 
-from connectors.base import Checkpoint, Mention, PayloadError, PermanentError, mask_secret
+from connectors.base import Checkpoint, Mention, PayloadError, PermanentError, mask_secret, register_secret
 from connectors.http import DEFAULT_TIMEOUT
 from connectors.validation import describe
 from connectors.x.client import call, make_client
@@ -92,6 +92,7 @@ class XConnector:
         ):
             raise ValueError("X needs a bearer token or the four OAuth 1.0a user-context values")
         self._user_context = bool(consumer_key and consumer_secret and access_token and access_token_secret)
+        register_secret(bearer_token, consumer_key, consumer_secret, access_token, access_token_secret)
         self._bearer_token = bearer_token
         self._access_token = access_token
         self.base_url = base_url

@@ -17,7 +17,7 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 from sqlalchemy import Engine
 
-from listener import users
+from listener.accounts import users
 from listener.settings import Settings
 from listener.store.db import make_engine, write_transaction
 from listener.store.migrate import upgrade

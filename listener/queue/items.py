@@ -12,13 +12,14 @@ import base64
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, CursorResult, Select, and_, case, func, select, tuple_, update
 from sqlalchemy.orm import Session, aliased
 
+from listener.accounts.users import has_role
 from listener.store import audit
 from listener.store.db import upsert_insert
 from listener.store.leases import JOB_PLATFORM
@@ -33,7 +34,6 @@ from listener.store.models import (
     Source,
     User,
 )
-from listener.users import has_role
 
 OPEN_STATUSES = ("new", "claimed")
 CLOSED_STATUSES = ("replied", "closed", "no_reply_needed")
@@ -123,16 +123,34 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
 
 
+# Largest id either database holds in an integer column (PostgreSQL's int4); larger ones overflow drivers.
+_MAX_ID = 2**31 - 1
+
+
+def _cursor_int(value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError("out of range")
+    return value
+
+
 def decode_cursor(cursor: str, tab: str) -> tuple[Any, ...] | None:
-    """The keyset position, or None for a cursor that is not ours (treated as the first page)."""
+    """The keyset position, or None for a cursor that is not ours (treated as the first page).
+
+    A cursor comes back from the browser, so anyone can craft one: every value is checked
+    to be one a page could have written (ids in range, an aware time that exists in UTC).
+    """
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if tab == "closed":
             (item_id,) = raw
-            return (int(item_id),)
+            return (_cursor_int(item_id, 1, _MAX_ID),)
         priority, due_at, item_id = raw
-        return int(priority), datetime.fromisoformat(due_at), int(item_id)
-    except (ValueError, TypeError):
+        due = datetime.fromisoformat(due_at)
+        if due.tzinfo is None:
+            return None
+        due = due.astimezone(UTC)
+        return _cursor_int(priority, -100, 100), due, _cursor_int(item_id, 1, _MAX_ID)
+    except (ValueError, TypeError, OverflowError):
         return None
 
 

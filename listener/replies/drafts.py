@@ -16,6 +16,7 @@ import twitter_text
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from listener.accounts.users import has_role
 from listener.incidents import alerts
 from listener.intake.sources import REPLY_PLATFORMS
 from listener.paths import load_config_toml
@@ -24,7 +25,6 @@ from listener.rules import lint_rules
 from listener.settings import Settings
 from listener.store import audit
 from listener.store.models import Mention, QueueItem, Reply, Template, User
-from listener.users import has_role
 from triage.lint import Finding, LintResult, check_reply
 from triage.lint.bluesky import bluesky_length
 from triage.templates import ReplyTemplate, parse_templates

@@ -19,13 +19,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
+from listener.accounts.users import has_role
 from listener.incidents.lifecycle import IncidentClosed, set_responding
 from listener.rules import lint_rules
 from listener.settings import Settings
 from listener.store import audit
 from listener.store.models import Incident, Mention, QueueItem, Reply, Response, SignOff, User
 from listener.store.types import utcnow
-from listener.users import has_role
 from triage.lint import Finding, LintConfig, check_reply
 
 POSTABLE_PLATFORMS = ("x", "facebook")

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import csv
+import unicodedata
 from collections.abc import Iterable, Sequence
 from typing import IO, Any
 
-# --- CSV ---------------------------------------------------------------------------------
+# A spreadsheet runs a cell as a formula (CSV injection) when its first character, after the
+# spaces, line breaks and invisible characters it trims, is one of these; full-width forms
+# count too, as Excel and LibreOffice fold them to the ASCII ones. Such text cells get a
+# leading apostrophe; text that already starts with one (or with a tab, CR or LF) gets one
+# too, so reading back is always "drop one leading apostrophe".
+_FORMULA_CHARS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+_GUARD_AS_IS = ("'", "\t", "\r", "\n")
 
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-# Such text cells get a leading apostrophe; text that already starts with one gets another,
-# so reading back is always "drop one leading apostrophe".
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+def _first_visible(value: str) -> str:
+    for ch in value:
+        if not (ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf")):
+            return ch
+    return ""
 
 
 def csv_text(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and (value.startswith(_GUARD_AS_IS) or _first_visible(value) in _FORMULA_CHARS):
         return "'" + value
     return value
 

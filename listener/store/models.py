@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from listener.store.types import JSONType, UTCDateTime, utcnow
 
@@ -56,13 +57,45 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when an admin issued a one-time password: every page but "change your password" is closed.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    password_changed_at: Mapped[datetime | None]
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  # base32; set = second factor on
 
     @property
     def first_name(self) -> str:
         return self.name.split()[0] if self.name.split() else self.initials
+
+
+class SignInSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its SHA-256 is stored here.
+
+    Every request looks its row up, so deleting the row (sign-out, disable, role or password
+    change, an admin ending it) refuses the cookie at once.
+    """
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+
+class SignInCounter(Base):
+    """Failed sign-ins per key (``address:<ip>`` or ``account:<email>|<ip>``), shared by every UI process."""
+
+    __tablename__ = "sign_in_counters"
+
+    key: Mapped[str] = mapped_column(String(500), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime]
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)  # doubles the next lockout: backoff
+    locked_until: Mapped[datetime | None]
 
 
 class Source(Base):

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
+from listener.overrides import effective_settings
 from listener.settings import Settings, load_settings
-from listener.store.db import make_engine
+from listener.store.db import make_engine, session_factory
 from listener.store.migrate import upgrade
 
 
@@ -38,14 +39,26 @@ def add_store_options(parser: argparse.ArgumentParser) -> None:
 
 @dataclass
 class Store:
+    """``settings``: what every command reads, the file's values with the admin's overrides applied.
+    ``file_settings``: the file alone, for the long-running worker and UI, which apply the
+    overrides themselves as they change."""
+
     settings: Settings
     engine: Engine
+    file_settings: Settings
 
 
 def open_store(args: argparse.Namespace, *, migrate: bool = True) -> Store:
     """Load settings, connect, and bring the schema up to date (migrations run automatically at start)."""
     settings = load_settings(getattr(args, "config", None))
-    engine = make_engine(settings.database_url(getattr(args, "db", None)))
-    if migrate:
-        upgrade(engine)
-    return Store(settings=settings, engine=engine)
+    engine = make_engine(
+        settings.database_url(getattr(args, "db", None)),
+        connect_timeout=settings.database.connect_timeout_seconds,
+        statement_timeout=settings.database.statement_timeout_seconds,
+    )
+    if not migrate:
+        return Store(settings=settings, engine=engine, file_settings=settings)
+    upgrade(engine)
+    with session_factory(engine)() as session:
+        effective = effective_settings(session, settings)
+    return Store(settings=effective, engine=engine, file_settings=settings)

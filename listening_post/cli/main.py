@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-from listener.errors import UserError
+from listener.errors import UserError, describe_failure
 
 # Each module exposes ``register(subparsers)``; it adds its parser and sets ``func``.
 COMMAND_MODULES = (
@@ -48,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        message = describe_failure(exc)
+        if message is None:
+            raise
+        print(f"listening-post: {message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

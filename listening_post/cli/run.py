@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     if ui is not None and args.ui:
         ui.run()
         return 0
-    worker = Worker(store.settings, store.engine, worker_id=args.worker_id)
+    worker = Worker(store.file_settings, store.engine, worker_id=args.worker_id)
     worker.start()
     try:
         if ui is None:
@@ -87,8 +87,11 @@ def _stop_on_signals() -> threading.Event:
 
 
 def _ui_server(store: Store) -> uvicorn.Server:
+    from queue_ui import access_log
     from queue_ui.app import create_app  # the web side is only loaded when it runs
 
-    settings = store.settings
+    settings = store.file_settings
     app = create_app(settings, store.engine)
-    return uvicorn.Server(uvicorn.Config(app, host=settings.ui.host, port=settings.ui.port, log_level="info"))
+    config = uvicorn.Config(app, host=settings.ui.host, port=settings.ui.port, log_level="info")
+    access_log.install()  # after Config: it sets up uvicorn's loggers
+    return uvicorn.Server(config)

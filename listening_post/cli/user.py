@@ -1,4 +1,4 @@
-"""`listening-post user add|list|disable|enable`: the people who sign in to the queue."""
+"""`listening-post user add|list|disable|enable|reset-password`: the people who sign in to the queue."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 
 from sqlalchemy import select
 
-from listener import users
+from listener.accounts import users
 from listener.errors import UserError
 from listener.store.db import write_transaction
 from listener.store.models import ROLES, User
@@ -17,7 +17,7 @@ from listening_post.cli.common import add_store_options, open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("user", help="Add, list, disable or enable users")
+    p = sub.add_parser("user", help="Add, list, disable or enable users; reset a password")
     usub = p.add_subparsers(dest="user_command", metavar="ACTION")
     usub.required = True
 
@@ -37,6 +37,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     lst = usub.add_parser("list", help="List users as JSON lines")
     add_store_options(lst)
     lst.set_defaults(func=run_list)
+
+    reset = usub.add_parser(
+        "reset-password",
+        help="Give a user a one-time password (printed once) that they must change at sign-in",
+        description="Ends every session of the user. Prints the one-time password as JSON.",
+    )
+    reset.add_argument("email")
+    add_store_options(reset)
+    reset.set_defaults(func=run_reset_password)
 
     for name, active in (("disable", False), ("enable", True)):
         q = usub.add_parser(name, help=f"{name.capitalize()} a user's sign-in")
@@ -96,4 +105,13 @@ def run_set_active(args: argparse.Namespace) -> int:
     with write_transaction(store.engine) as session:
         user = users.set_active(session, email=args.email, active=args.active)
         print(json.dumps({"email": user.email, "active": user.active}))
+    return 0
+
+
+def run_reset_password(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    with write_transaction(store.engine) as session:
+        user = users.find_user(session, args.email)
+        temporary = users.reset_password(session, user=user, actor="cli")
+        print(json.dumps({"email": user.email, "one_time_password": temporary, "must_change": True}))
     return 0

@@ -31,6 +31,7 @@ from typing import TextIO
 
 from sqlalchemy import Engine
 
+from listener.accounts.users import add_user
 from listener.errors import UserError
 from listener.intake.ingest import TriageStage
 from listener.paths import CONFIG_DIR
@@ -38,7 +39,6 @@ from listener.settings import Secrets, Settings, load_settings
 from listener.store.db import make_engine, write_transaction
 from listener.store.migrate import upgrade
 from listener.store.types import utcnow
-from listener.users import add_user
 from listening_post.demo.mailbox import DemoMailbox
 from listening_post.demo.narration import Console, Narrator, describe_beat
 from listening_post.demo.platforms import NEWS_TITLE, Credentials, DemoPlatforms

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from listener import overrides, users
+from listener import overrides
+from listener.accounts import sessions, users
 from listener.errors import UserError
 from listener.health import health_report
 from listener.intake.sources import clear_attention
 from listener.replies import drafts as replies
 from listener.store import audit
 from listener.store.models import ROLES, Checkpoint, Source, Template, User
-from queue_ui.deps import Admin, CsrfChecked, DbSession, Now, RowId
+from queue_ui.deps import MAX_ID, Admin, CsrfChecked, DbSession, Now, RowId
 from queue_ui.rendering import flash, render
 from triage.guidance import KINDS
 
@@ -76,8 +78,9 @@ def add_user(
         errors["name"] = "Enter the person's name"
     if not email.strip():
         errors["email"] = "Enter an email address"
-    if len(password) < users.MIN_PASSWORD_LENGTH:
-        errors["password"] = f"Enter a password of at least {users.MIN_PASSWORD_LENGTH} characters"
+    problem = users.password_problem(password, email=email, name=name)
+    if problem:
+        errors["password"] = problem
     if errors:
         return _users_page(request, db, errors=errors, form=form, status=400)
     try:
@@ -87,7 +90,7 @@ def add_user(
             )
     except UserError as exc:
         message = str(exc)
-        field = "initials" if "initials" in message else "role" if "role" in message else "email"
+        field = next((f for f in ("initials", "role", "name", "password") if f in message), "email")
         return _users_page(
             request, db, errors={field: message[0].upper() + message[1:]}, form=form, status=400
         )
@@ -120,22 +123,83 @@ def change_user(
             return _users_page(
                 request, db, errors={f"user-{user_id}": "Choose a role from the list."}, status=400
             )
-        before = {"role": person.role}
-        person.role = role
-        audit.record(
-            db,
-            actor=user,
-            action="user.role",
-            object_type="user",
-            object_id=person.id,
-            before=before,
-            after={"role": role},
-        )
+        users.set_role(db, user=person, role=role, actor=user)
         flash(request, f"{person.name} is now {role}.")
     if active is not None:
         users.set_active(db, email=person.email, active=active == "true", actor=user)
         flash(request, f"{person.name} is {'enabled' if active == 'true' else 'disabled'}.")
     return RedirectResponse("/admin/users", status_code=303)
+
+
+def _person_or_404(request: Request, db: DbSession, user_id: int) -> User | HTMLResponse:
+    person = db.get(User, user_id)
+    if person is None:
+        return render(request, "error.html", status_code=404, title="User not found", message="No such user.")
+    return person
+
+
+@router.get("/admin/users/{user_id}/sessions")
+def user_sessions(request: Request, db: DbSession, user: Admin, now: Now, user_id: RowId) -> HTMLResponse:
+    person = _person_or_404(request, db, user_id)
+    if not isinstance(person, User):
+        return person
+    lifetime = timedelta(hours=request.app.state.settings.ui.session_hours)
+    return render(
+        request,
+        "admin/user_sessions.html",
+        title=f"Signed-in sessions: {person.name}",
+        person=person,
+        sessions=sessions.active_sessions(db, user_id=person.id, now=now, lifetime=lifetime),
+    )
+
+
+@router.post("/admin/users/{user_id}/sessions/end")
+def end_user_sessions(
+    request: Request,
+    db: DbSession,
+    user: Admin,
+    _csrf: CsrfChecked,
+    user_id: RowId,
+    session_id: Annotated[int | None, Form(ge=1, le=MAX_ID)] = None,
+) -> Response:
+    person = _person_or_404(request, db, user_id)
+    if not isinstance(person, User):
+        return person
+    if session_id is None:
+        ended = sessions.end_all_sessions(db, user_id=person.id)
+    else:
+        ended = sessions.end_session_by_id(db, user_id=person.id, session_id=session_id)
+    audit.record(
+        db,
+        actor=user,
+        action="user.sessions_ended",
+        object_type="user",
+        object_id=person.id,
+        after={"sessions_ended": ended},
+    )
+    flash(request, f"Ended {ended} session{'s' if ended != 1 else ''} of {person.name}.")
+    return RedirectResponse(f"/admin/users/{person.id}/sessions", status_code=303)
+
+
+@router.post("/admin/users/{user_id}/reset-password")
+def reset_user_password(
+    request: Request, db: DbSession, user: Admin, now: Now, _csrf: CsrfChecked, user_id: RowId
+) -> Response:
+    person = _person_or_404(request, db, user_id)
+    if not isinstance(person, User):
+        return person
+    if person.id == user.id:
+        return _users_page(
+            request,
+            db,
+            errors={f"user-{user_id}": "Change your own password from your account page."},
+            status=400,
+        )
+    temporary = users.reset_password(db, user=person, actor=user, now=now)
+    # Shown once, on this page only: never flashed into the cookie, logged or audited.
+    return render(
+        request, "admin/password_reset.html", title="One-time password", person=person, temporary=temporary
+    )
 
 
 # --- sources ---------------------------------------------------------------------------------

@@ -397,3 +397,9 @@ def lint(request: Request, db: DbSession, user: Agent, _csrf: CsrfChecked, body:
     return LintOut(
         ok=result.ok, findings=[FindingOut(**f.to_dict()) for f in result.findings], used=used, limit=limit
     )
+
+
+@router.get("/openapi.json", include_in_schema=False)
+def openapi_schema(request: Request, user: Agent) -> JSONResponse:
+    """The API schema, for staff who script against it; to anyone else it maps the attack surface."""
+    return JSONResponse(request.app.openapi())

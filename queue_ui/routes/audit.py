@@ -3,11 +3,12 @@ no route here (or anywhere) changes or deletes an audit event."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
@@ -17,13 +18,27 @@ from queue_ui.rendering import render
 
 router = APIRouter()
 PAGE = 100
+# Dates a filter may name: outside these, adding a day or a time zone overflows Python's datetime.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
 
 
-def _date(value: str | None) -> datetime | None:
+def _date(value: str | None) -> date | None:
+    """A date to filter by; None for empty or unreadable, and a plain 422 for one no event can have."""
     try:
-        return datetime.fromisoformat(value) if value else None
+        day = datetime.fromisoformat(value).date() if value else None
     except ValueError:
         return None
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "date"),
+                    "msg": f"Enter a date from {FIRST_DAY} to {LAST_DAY}",
+                    "type": "value_error",
+                }
+            ]
+        )
+    return day
 
 
 @router.get("/audit")
@@ -51,9 +66,9 @@ def audit_page(
         stmt = stmt.where(AuditEvent.object_id == object_id.strip()[:100])
     start, end = _date(date_from), _date(date_to)
     if start is not None:
-        stmt = stmt.where(AuditEvent.at >= datetime.combine(start.date(), time(), zone))
+        stmt = stmt.where(AuditEvent.at >= datetime.combine(start, time(), zone))
     if end is not None:
-        stmt = stmt.where(AuditEvent.at < datetime.combine(end.date() + timedelta(days=1), time(), zone))
+        stmt = stmt.where(AuditEvent.at < datetime.combine(end + timedelta(days=1), time(), zone))
     if before is not None:
         stmt = stmt.where(AuditEvent.id < before)
     events = list(db.scalars(stmt.order_by(AuditEvent.id.desc()).limit(PAGE + 1)))

@@ -16,14 +16,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
+from listener.accounts.users import has_role
 from listener.incidents import alerts as alert_store
 from listener.incidents import lifecycle as incidents
 from listener.replies import incident_posts as comms
 from listener.store import audit
 from listener.store.models import Alert, Author, Incident, Mention, QueueItem, Reply, User
-from listener.users import has_role
 from queue_ui.charts import Series, line_chart
-from queue_ui.deps import Agent, CsrfChecked, DbSession, Lead, Now, OptionalUser
+from queue_ui.deps import Agent, CsrfChecked, DbSession, Lead, Now, OptionalUser, RowId
 from queue_ui.rendering import flash, render
 
 router = APIRouter()
@@ -212,19 +212,25 @@ def _page(
 
 
 @router.get("/incidents/{incident_id:int}")
-def incident_page(request: Request, db: DbSession, user: Agent, incident_id: int) -> Response:
+def incident_page(request: Request, db: DbSession, user: Agent, incident_id: RowId) -> Response:
     return _page(request, db, _incident(db, incident_id), user)
 
 
 @router.post("/incidents/{incident_id:int}/acknowledge")
-def acknowledge(db: DbSession, now: Now, user: Lead, _csrf: CsrfChecked, incident_id: int) -> Response:
+def acknowledge(db: DbSession, now: Now, user: Lead, _csrf: CsrfChecked, incident_id: RowId) -> Response:
     incidents.acknowledge(db, incident=_incident(db, incident_id), user=user, via="ui", now=now)
     return _back(incident_id)
 
 
 @router.post("/incidents/{incident_id:int}/alerts/{alert_id:int}/retry")
 def retry_alert(
-    request: Request, db: DbSession, now: Now, user: Lead, _csrf: CsrfChecked, incident_id: int, alert_id: int
+    request: Request,
+    db: DbSession,
+    now: Now,
+    user: Lead,
+    _csrf: CsrfChecked,
+    incident_id: RowId,
+    alert_id: RowId,
 ) -> Response:
     alert = db.get(Alert, alert_id)
     if alert is None or alert.incident_id != incident_id:
@@ -247,7 +253,7 @@ def listening_message(
     now: Now,
     user: Lead,
     _csrf: CsrfChecked,
-    incident_id: int,
+    incident_id: RowId,
     text: Annotated[str, Form(max_length=5000)] = "",
     action: Annotated[str, Form()] = "check",
     to_items: Annotated[str | None, Form()] = None,
@@ -309,7 +315,7 @@ async def save_response(
     now: Now,
     user: Lead,
     _csrf: CsrfChecked,
-    incident_id: int,
+    incident_id: RowId,
 ) -> Response:
     incident = _incident(db, incident_id)
     form = await request.form()
@@ -350,7 +356,7 @@ def sign_off(
     now: Now,
     user: Lead,
     _csrf: CsrfChecked,
-    incident_id: int,
+    incident_id: RowId,
     stakeholder: Annotated[str, Form(max_length=200)] = "",
     comment: Annotated[str, Form(max_length=2000)] = "",
     version: Annotated[str, Form(max_length=64)] = "",
@@ -384,7 +390,7 @@ def post_response(
     now: Now,
     user: Lead,
     _csrf: CsrfChecked,
-    incident_id: int,
+    incident_id: RowId,
     override: Annotated[str | None, Form()] = None,
 ) -> Response:
     incident = _incident(db, incident_id)
@@ -424,7 +430,7 @@ def resolve(
     now: Now,
     user: Lead,
     _csrf: CsrfChecked,
-    incident_id: int,
+    incident_id: RowId,
     note: Annotated[str, Form(max_length=5000)] = "",
 ) -> Response:
     incident = _incident(db, incident_id)

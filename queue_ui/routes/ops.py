@@ -2,6 +2,8 @@
 
 Both are open without sign-in, for probes and scrapers, and so say nothing personal:
 counts and states only, no post text, no source errors (those are on the admin page).
+Worker names (host and process id) are shown to signed-in staff only: to anyone else
+they map the deployment.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from listener.accounts import sessions
 from listener.health import health_report
 from listener.metrics import operational_figures
+from queue_ui.deps import session_lifetime
 
 router = APIRouter()
 
@@ -32,6 +36,11 @@ def healthz(request: Request) -> JSONResponse:
         with Session(engine) as session:
             session.execute(text("SELECT 1"))
             report = health_report(session, now=now)
+            token = request.session.get("sid")
+            signed_in = isinstance(token, str) and (
+                sessions.check_session(session, token=token, now=now, lifetime=session_lifetime(request))
+                is not None
+            )
     except SQLAlchemyError:
         return JSONResponse({"status": "down", "database": "unreachable"}, status_code=503)
     body = {
@@ -39,7 +48,11 @@ def healthz(request: Request) -> JSONResponse:
         "database": "ok",
         "at": now.isoformat(),
         "workers": [
-            {"worker": w.worker, "alive": w.alive, "last_seen_at": w.last_seen_at.isoformat()}
+            {
+                **({"worker": w.worker} if signed_in else {}),
+                "alive": w.alive,
+                "last_seen_at": w.last_seen_at.isoformat(),
+            }
             for w in report.workers
         ],
         "sources": len(report.sources),

@@ -9,7 +9,7 @@ from itertools import count
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from listener import users
+from listener.accounts import users
 from listener.store.db import write_transaction
 from listener.store.models import Author, Mention, QueueItem, Score, User
 from tests.conftest import TEST_PASSWORD

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, func, select
 
-from listener import users
+from listener.accounts import users
 from listener.queue import items as queue
 from listener.queue.items import ClaimConflict, NotAllowedAction, NotOpen, QueueFilters
 from listener.store.db import write_transaction

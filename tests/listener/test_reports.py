@@ -470,3 +470,40 @@ def test_agent_names_come_from_the_users_table(any_engine, month):
         report = response_report(s, SETTINGS, RANGE, by="agent", now=NOW)
     for group in report.groups:
         assert group.label == names.get(group.key, "Unassigned")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "=1+1",
+        "+1",
+        "-1+cmd",
+        "@SUM(A1)",
+        " =HYPERLINK(1)",
+        "\n=1",
+        "\r\n=1",
+        "\t=1",
+        "\u00a0=1",  # no-break space
+        "\u200b=1",  # zero-width space
+        "\ufeff=1",  # byte order mark
+        "\u3000=1",  # ideographic space
+        "\uff1d1+1",  # full-width equals
+        "\uff0b1",
+        "\uff0d1",
+        "\uff20SUM(A1)",
+        "  \uff1dHYPERLINK(1)",
+        "\t",
+        "\n",
+    ],
+)
+def test_every_formula_start_is_guarded_after_trimming(text):
+    from listener.reports.csv_out import csv_text
+
+    assert csv_text(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["Thanks, 5 stars", "email me at a@b.org", " spaced out", "", "100%"])
+def test_ordinary_text_is_left_alone(text):
+    from listener.reports.csv_out import csv_text
+
+    assert csv_text(text) == text

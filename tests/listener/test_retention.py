@@ -186,3 +186,19 @@ def test_the_retention_command_prints_what_it_changed(any_engine, people, capsys
         assert s.scalar(select(AuditEvent.actor).where(AuditEvent.action == "retention.run")) == "cli"
     assert main(["retention", "--db", url, "--older-than", "0"]) == 2
     assert "--older-than must be" in capsys.readouterr().err
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_retention_command_uses_the_admins_override(any_engine, people, capsys):
+    """The settings file says 365 days; the admin page said 90: the command keeps 90 days."""
+    from listener.store.models import SettingOverride
+
+    url = data.db_url(any_engine)
+    assert main(["retention", "--db", url, "--dry-run"]) == 0
+    by_file = json.loads(capsys.readouterr().out)
+    with write_transaction(any_engine) as s:
+        s.add(SettingOverride(key="retention.days", value=90, updated_at=NOW))
+    assert main(["retention", "--db", url, "--dry-run"]) == 0
+    by_override = json.loads(capsys.readouterr().out)
+    assert by_file["older_than_days"] == 365 and by_override["older_than_days"] == 90
+    assert by_override["mentions"] > by_file["mentions"]

@@ -81,3 +81,17 @@ def test_sqlite_planner_statistics_are_gathered_at_start(engine):
     with engine.connect() as conn:
         analysed = {row[0] for row in conn.exec_driver_sql("SELECT tbl FROM sqlite_stat1")}
     assert {"mentions", "authors"} <= analysed
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
+    import stat
+
+    path = tmp_path / "data" / "lp.db"
+    eng = make_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    with eng.connect() as conn:
+        conn.exec_driver_sql("SELECT 1")
+        for file in [path, *path.parent.glob("lp.db-*")]:
+            assert stat.S_IMODE(file.stat().st_mode) & 0o077 == 0, (file, oct(file.stat().st_mode))
+    assert stat.S_IMODE(path.parent.stat().st_mode) & 0o077 == 0
+    eng.dispose()

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from connectors.bluesky.fake import FakeBluesky
 from connectors.x.fake import FakeXApi
-from listener import users
+from listener.accounts import users
 from listener.store.db import make_engine, write_transaction
 from listener.store.migrate import upgrade
 from listener.store.models import Mention, QueueItem, Reply

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 
 from connectors.x import XConnector
 from connectors.x.fake import FakeXApi
-from listener import users
+from listener.accounts import users
 from listener.intake.ingest import TriageStage
 from listener.intake.sources import sync_sources
 from listener.queue.business_hours import BusinessClock

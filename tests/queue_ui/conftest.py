@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from listener import users
+from listener.accounts import users
 from listener.settings import Settings
 from listener.store.db import write_transaction
 from listener.store.models import Author, Incident, Mention, QueueItem, Score, User

@@ -14,7 +14,6 @@ from listener.settings import Settings, UiSettings
 from listener.store.db import write_transaction
 from listener.store.models import ROLES, AuditEvent, User
 from queue_ui.app import create_app
-from queue_ui.throttle import Throttle
 from tests.conftest import TEST_PASSWORD
 from tests.queue_ui.conftest import SECRET, UiClient, csrf_of, sign_in
 
@@ -22,11 +21,17 @@ from tests.queue_ui.conftest import SECRET, UiClient, csrf_of, sign_in
 # None = open to anyone (sign-in, probes). {item}/{reply}/{user} are filled in by the test.
 ROUTES: list[tuple[str, str, str | None]] = [
     ("GET", "/sign-in", None),
+    ("GET", "/sign-in/code", None),
+    ("POST", "/sign-in/code", None),
     ("GET", "/healthz", None),
     ("GET", "/metrics", None),
     ("GET", "/queue", "agent"),
     ("GET", "/queue/results", "agent"),
     ("GET", "/help", "agent"),
+    ("GET", "/account/password", "agent"),
+    ("POST", "/account/password", "agent"),
+    ("GET", "/account/two-factor", "agent"),
+    ("POST", "/account/two-factor", "agent"),
     ("GET", "/items/{item}", "agent"),
     ("GET", "/items/{item}/replies", "agent"),
     ("POST", "/items/{item}/presence", "agent"),
@@ -46,6 +51,9 @@ ROUTES: list[tuple[str, str, str | None]] = [
     ("GET", "/admin/users", "admin"),
     ("POST", "/admin/users", "admin"),
     ("POST", "/admin/users/{user}", "admin"),
+    ("GET", "/admin/users/{user}/sessions", "admin"),
+    ("POST", "/admin/users/{user}/sessions/end", "admin"),
+    ("POST", "/admin/users/{user}/reset-password", "admin"),
     ("GET", "/admin/sources", "admin"),
     ("POST", "/admin/sources/fixed", "admin"),
     ("GET", "/admin/templates", "admin"),
@@ -56,6 +64,7 @@ ROUTES: list[tuple[str, str, str | None]] = [
     ("POST", "/admin/settings", "admin"),
     ("POST", "/admin/settings/reset", "admin"),
     ("GET", "/api/session", "agent"),
+    ("GET", "/api/openapi.json", "agent"),
     ("GET", "/api/queue", "agent"),
     ("GET", "/api/items/{item}", "agent"),
     ("POST", "/api/items/{item}/claim", "agent"),
@@ -121,7 +130,9 @@ def test_every_route_checks_the_role(app, world, anonymous, who):
         where = f"{who} {method} {path} -> {response.status_code}"
         if least is None or rank >= ROLES.index(least):
             assert response.status_code not in (401, 403), where
-            assert "/sign-in" not in response.headers.get("location", "") or path == "/sign-in", where
+            assert "/sign-in" not in response.headers.get("location", "") or path.startswith("/sign-in"), (
+                where
+            )
         elif who == "anonymous":
             if path.startswith("/api/"):
                 assert response.status_code == 401, where
@@ -293,8 +304,9 @@ def test_sign_in_locks_the_account_after_repeated_failures(app, make_user, clock
         assert session.scalar(select(AuditEvent).where(AuditEvent.action == "user.locked")) is not None
 
 
-def test_sign_in_is_throttled_per_address(app, clock):
-    app.state.sign_in_throttle = Throttle(limit=3, window_seconds=300)
+def test_sign_in_is_throttled_per_address(engine, clock):
+    settings = Settings(ui=UiSettings(max_sign_ins_per_address=3))
+    app = create_app(settings, engine, clock=clock, session_secret=SECRET)
     client = UiClient(app)
     token = csrf_of(client.get("/sign-in").text)
     for n in range(3):
@@ -364,8 +376,8 @@ def test_the_audit_log_has_no_write_routes(app):
         assert route.methods <= {"GET", "HEAD"}, route.path
 
 
-def test_the_openapi_schema_covers_the_api_only(anonymous):
-    schema = anonymous.get("/api/openapi.json").json()
+def test_the_openapi_schema_covers_the_api_only(anonymous, client_as):
+    schema = client_as("agent").get("/api/openapi.json").json()
     assert schema["paths"] and all(path.startswith("/api/") for path in schema["paths"])
     assert anonymous.get("/docs").status_code == 404, "Swagger UI needs inline script: it is switched off"
 
@@ -374,3 +386,41 @@ def test_session_lifetime_follows_the_settings(engine, clock):
     app = create_app(Settings(ui=UiSettings(session_hours=2)), engine, clock=clock, session_secret=SECRET)
     cookie = UiClient(app).get("/sign-in").headers["set-cookie"]
     assert f"Max-Age={int(timedelta(hours=2).total_seconds())}" in cookie
+
+
+NEW_PASSWORD = "a different long passphrase entirely"
+
+
+@pytest.mark.parametrize("event", ["sign-out", "disable-and-enable", "password-change"])
+def test_after_the_session_ends_the_old_cookie_opens_no_route(app, world, event):
+    from queue_ui.app import SESSION_COOKIE
+
+    lead = world["clients"]["lead"]
+    admin = world["clients"]["admin"]
+    old = UiClient(app)
+    old.cookies.set(SESSION_COOKIE, lead.cookies[SESSION_COOKIE])
+    old.csrf = lead.csrf
+    if event == "sign-out":
+        lead.form("/sign-out")
+    elif event == "disable-and-enable":
+        admin.form(f"/admin/users/{lead.user.id}", {"active": "false"})
+        admin.form(f"/admin/users/{lead.user.id}", {"active": "true"})
+    else:
+        changed = lead.form(
+            "/account/password", {"current": TEST_PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        )
+        assert changed.status_code == 303
+    for method, template, least in ROUTES:
+        if least is None:
+            continue
+        path = template.format(**world["ids"])
+        response = _call(old, method, path)
+        where = f"old cookie after {event}: {method} {path} -> {response.status_code}"
+        if path.startswith("/api/"):
+            assert response.status_code in (401, 403), where
+        elif response.status_code == 403:
+            assert "expired" in response.text, where  # a write whose CSRF token died with the session
+        else:
+            assert response.status_code == 303 and response.headers["location"].startswith("/sign-in"), where
+    again = sign_in(app, lead.user, NEW_PASSWORD if event == "password-change" else TEST_PASSWORD)
+    assert again.get("/queue", follow_redirects=False).status_code == 200

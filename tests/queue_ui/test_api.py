@@ -95,7 +95,7 @@ def test_the_api_never_answers_with_a_server_error(app, client_as, seed):
         "headers": {"X-CSRF-Token": client.csrf},
         "cookies": {SESSION_COOKIE_NAME: client.cookies[SESSION_COOKIE_NAME]},
     }
-    schema = schemathesis.openapi.from_asgi("/api/openapi.json", app)
+    schema = schemathesis.openapi.from_asgi("/api/openapi.json", app, **auth)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 9
 

@@ -29,6 +29,20 @@ def test_healthz_reports_the_database_and_workers(anonymous, engine, seed):
     assert "attention_reason" not in str(body), "error details stay on the admin page"
 
 
+def test_healthz_names_the_workers_to_signed_in_staff_only(anonymous, engine, client_as):
+    with write_transaction(engine) as session:
+        session.add(WorkerHeartbeat(worker="lp-host-7:4242:ab", started_at=NOW, last_seen_at=NOW))
+    public = anonymous.get("/healthz")
+    assert public.json()["status"] == "ok" and "lp-host-7" not in public.text and "4242" not in public.text
+    staff = client_as("agent").get("/healthz").json()
+    assert staff["workers"][0]["worker"] == "lp-host-7:4242:ab"
+
+
+def test_the_api_schema_needs_sign_in(anonymous, client_as):
+    assert anonymous.get("/api/openapi.json").status_code == 401
+    assert client_as("agent").get("/api/openapi.json").json()["paths"]
+
+
 def test_healthz_is_503_when_the_database_is_unreachable(tmp_path, clock):
     broken = create_engine(f"sqlite:///{tmp_path}/missing-dir/none.db")
     app = create_app(Settings(), broken, clock=clock, session_secret=SECRET)

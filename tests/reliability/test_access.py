@@ -24,7 +24,7 @@ from listener.incidents import alerts
 from listener.settings import Settings, UiSettings
 from listener.store.db import write_transaction
 from listener.store.models import ROLES, AuditEvent, Reply, User
-from queue_ui.app import create_app
+from queue_ui.app import SESSION_COOKIE, create_app
 from tests.conftest import TEST_PASSWORD
 from tests.queue_ui.conftest import SECRET, UiClient, csrf_of, sign_in
 
@@ -36,9 +36,15 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("GET", "/sign-in"): OPEN,
     ("POST", "/sign-in"): OPEN,
     ("POST", "/sign-out"): OPEN,
+    ("GET", "/sign-in/code"): OPEN,  # the second step: it checks the session's pending sign-in
+    ("POST", "/sign-in/code"): OPEN,
+    # your own account
+    ("GET", "/account/password"): "agent",
+    ("POST", "/account/password"): "agent",
+    ("GET", "/account/two-factor"): "agent",
+    ("POST", "/account/two-factor"): "agent",
     ("GET", "/healthz"): OPEN,
     ("GET", "/metrics"): OPEN,
-    ("GET", "/api/openapi.json"): OPEN,
     ("GET", "/static"): OPEN,
     # the emailed acknowledgement link carries its own signed token
     ("GET", "/incidents/ack/{token}"): OPEN,
@@ -63,6 +69,7 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("POST", "/items/{item_id}/replies/{reply_id}/return"): "lead",
     # the JSON API: the same operations as the queue pages
     ("GET", "/api/session"): "agent",
+    ("GET", "/api/openapi.json"): "agent",
     ("GET", "/api/queue"): "agent",
     ("GET", "/api/items/{item_id}"): "agent",
     ("POST", "/api/items/{item_id}/claim"): "agent",
@@ -99,6 +106,9 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("GET", "/admin/users"): "admin",
     ("POST", "/admin/users"): "admin",
     ("POST", "/admin/users/{user_id}"): "admin",
+    ("GET", "/admin/users/{user_id}/sessions"): "admin",
+    ("POST", "/admin/users/{user_id}/sessions/end"): "admin",
+    ("POST", "/admin/users/{user_id}/reset-password"): "admin",
     ("GET", "/admin/sources"): "admin",
     ("POST", "/admin/sources/fixed"): "admin",
     ("GET", "/admin/templates"): "admin",
@@ -381,3 +391,85 @@ def test_the_content_security_policy_allows_no_inline_script(world: World) -> No
     assert directives["script-src"] == "'self'"
     assert directives["default-src"] == "'self'" and directives["object-src"] == "'none'"
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy and "nonce-" not in policy
+
+
+NEW_PASSWORD = "a different long passphrase entirely"
+
+
+def _copy_of(client: UiClient) -> UiClient:
+    """Another browser holding the same cookie (a copied or stolen session)."""
+    copy = UiClient(client.app)
+    copy.cookies.set(SESSION_COOKIE, client.cookies[SESSION_COOKIE])
+    copy.csrf, copy.user = client.csrf, client.user
+    return copy
+
+
+def _end_by(world: World, who: str, event: str) -> None:
+    client = world.clients[who]
+    admin = world.clients["admin"]
+    assert client.user is not None
+    if event == "sign-out":
+        assert client.form("/sign-out").status_code == 303
+    elif event == "disable-and-enable":
+        for active in ("false", "true"):
+            response = admin.form(f"/admin/users/{client.user.id}", {"active": active})
+            assert response.status_code == 303, response.text
+    elif event == "password-change":
+        response = client.form(
+            "/account/password", {"current": TEST_PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        )
+        assert response.status_code == 303, response.text
+    elif event == "role-change":
+        response = admin.form(
+            f"/admin/users/{client.user.id}", {"role": "agent" if who != "agent" else "lead"}
+        )
+        assert response.status_code == 303, response.text
+
+
+@pytest.mark.parametrize("event", ["sign-out", "disable-and-enable", "password-change", "role-change"])
+@pytest.mark.parametrize("who", ["agent", "lead", "manager"])
+def test_every_old_cookie_is_refused_everywhere_after_the_session_ends(
+    world: World, who: str, event: str
+) -> None:
+    """The whole route table, with the cookie from before sign-out, disable + enable, a password change
+    or a role change: every signed-in route treats it as nobody's."""
+    old = _copy_of(world.clients[who])
+    assert old.get("/queue", follow_redirects=False).status_code == 200, "the copy works before"
+    _end_by(world, who, event)
+    for method, path in ordered(LEAST_ROLE):
+        least = LEAST_ROLE[(method, path)]
+        if least is OPEN:
+            continue
+        url = concrete(path, world.ids)
+        response = call(old, method, url)
+        where = f"old cookie of {who} after {event}: {method} {url} -> {response.status_code}"
+        if url.startswith("/api/"):
+            assert response.status_code in (401, 403), where
+        else:
+            assert response.status_code in (303, 403), where
+            if response.status_code == 303:
+                assert response.headers["location"].startswith("/sign-in"), where
+            else:  # a write: its CSRF token died with the session, and it is refused before anything runs
+                assert "expired" in response.text, where
+
+
+@pytest.mark.parametrize("event", ["sign-out", "disable-and-enable", "password-change"])
+def test_the_matrix_holds_for_a_fresh_sign_in_after_the_session_ended(world: World, event: str) -> None:
+    """After the event the person signs in again and gets exactly their role's routes, no more."""
+    who = "lead"
+    _end_by(world, who, event)
+    user = world.clients[who].user
+    assert user is not None
+    password = NEW_PASSWORD if event == "password-change" else TEST_PASSWORD
+    fresh = sign_in(world.app, user, password)
+    for method, path in ordered(LEAST_ROLE):
+        least = LEAST_ROLE[(method, path)]
+        if (method, path) in LAST or least is OPEN:
+            continue
+        url = concrete(path, world.ids)
+        response = call(fresh, method, url)
+        where = f"lead after {event}: {method} {url} -> {response.status_code}"
+        if ROLES.index(who) >= ROLES.index(least):
+            assert response.status_code not in (401, 403), where
+        else:
+            assert response.status_code == 403, where

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from connectors.facebook import fake as graph
 from connectors.facebook.fake import FakeGraphApi
 from connectors.x.fake import FakeXApi
-from listener import users
+from listener.accounts import users
 from listener.reports import foi
 from listener.settings import Settings
 from listener.store.db import make_engine, write_transaction

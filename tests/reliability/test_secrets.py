@@ -34,7 +34,7 @@ from connectors.facebook.fake import FakeGraphApi
 from connectors.fake_server import Failure
 from connectors.x import fake as x
 from connectors.x.fake import FakeXApi
-from listener import users
+from listener.accounts import users
 from listener.incidents import alerts
 from listener.settings import load_settings
 from listener.store.db import make_engine, write_transaction
