@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment
 
+from listener.replies.drafts import text_version
 from triage.guidance import KINDS
 
 LONDON = ZoneInfo("Europe/London")
@@ -69,6 +70,7 @@ def install(env: Environment) -> None:
         "lp_pair_title": lambda value: (value, str(value).capitalize()),
         "lp_user_pair": lambda user: (user.id, f"{user.name} ({user.role})"),
         "lp_kind": lambda kind: KINDS.get(kind, kind),
+        "text_version": text_version,  # what a lead's approval covers (sent with the form)
     }
     env.filters.update(filters)
     env.globals["countdown"] = countdown

@@ -89,7 +89,7 @@ def test_a_second_send_for_the_same_item_is_refused(engine, settings):
     agent = add_user(engine)
     item_id = add_item(engine)
     send(engine, settings, item_id, agent)
-    with pytest.raises(ReplyError, match="already queued"):
+    with pytest.raises(ReplyError, match="already being sent"):
         send(engine, settings, item_id, agent)
 
 
@@ -98,6 +98,11 @@ def test_someone_elses_item_cannot_be_answered_by_an_agent(engine, settings):
     item_id = add_item(engine, assignee=holder, status="claimed")
     with pytest.raises(ClaimConflict, match="Holder Person"):
         send(engine, settings, item_id, agent)
+
+
+def shown(reply: Reply) -> str:
+    """The version the item page puts in the lead's Approve form."""
+    return replies.text_version(reply.text)
 
 
 def test_items_in_an_open_crisis_wait_for_a_lead(engine, settings):
@@ -121,9 +126,10 @@ def test_items_in_an_open_crisis_wait_for_a_lead(engine, settings):
         reply = session.get_one(Reply, outcome.reply.id)
         assert reply.status == "pending_approval" and reply.incident_id == incident_id
         with pytest.raises(ReplyError):
-            replies.approve(session, reply=reply, user=agent, now=NOW)
+            replies.approve(session, reply=reply, user=agent, now=NOW, shown_version=shown(reply))
     with write_transaction(engine) as session:
-        reply = replies.approve(session, reply=session.get_one(Reply, outcome.reply.id), user=lead, now=NOW)
+        reply = session.get_one(Reply, outcome.reply.id)
+        reply = replies.approve(session, reply=reply, user=lead, now=NOW, shown_version=shown(reply))
         assert (reply.status, reply.approved_by_id) == ("approved", lead.id)
 
 
@@ -151,10 +157,17 @@ def test_approving_a_blocked_reply_needs_the_override(engine, settings):
             session, item=item, user=agent, text=BLOCKED, settings=settings, now=NOW
         )
     with write_transaction(engine) as session, pytest.raises(LintBlocked):
-        replies.approve(session, reply=session.get_one(Reply, reply.id), user=lead, now=NOW)
+        replies.approve(
+            session, reply=session.get_one(Reply, reply.id), user=lead, now=NOW, shown_version=shown(reply)
+        )
     with write_transaction(engine) as session:
         approved = replies.approve(
-            session, reply=session.get_one(Reply, reply.id), user=lead, now=NOW, override=True
+            session,
+            reply=session.get_one(Reply, reply.id),
+            user=lead,
+            now=NOW,
+            override=True,
+            shown_version=shown(reply),
         )
         assert approved.status == "approved" and approved.override_by_id == lead.id
 
@@ -289,10 +302,10 @@ def test_length_counts_as_the_platform_does():
 
 
 def test_accounts_that_do_not_sign_are_not_asked_for_initials():
-    signed = replies.lint("Thanks for getting in touch.", platform="x", settings=Settings())
+    signed = replies.lint("Thanks for getting in touch.", source_key="x", settings=Settings())
     unsigned = replies.lint(
         "Thanks for getting in touch.",
-        platform="x",
+        source_key="x",
         settings=Settings(
             accounts=[AccountSettings(platform="x", handle="NHSCovWarks", signs_replies=False)]
         ),

@@ -116,7 +116,9 @@ def test_a_crisis_item_waits_for_a_lead_who_approves_it(client_as, seed, open_in
     assert agent.form(f"/items/{item.item_id}/replies/{reply_id}/approve").status_code == 403
     lead_page = lead.get(f"/items/{item.item_id}").text
     assert "Approve and send" in lead_page
-    assert lead.form(f"/items/{item.item_id}/replies/{reply_id}/approve").status_code == 303
+    version = re.search(r'name="text_version" value="(\w+)"', lead_page)[1]
+    approve = lead.form(f"/items/{item.item_id}/replies/{reply_id}/approve", {"text_version": version})
+    assert approve.status_code == 303
     with write_transaction(engine) as session:
         assert session.get_one(Reply, reply_id).status == "approved"
 
