@@ -48,8 +48,11 @@ def people(engine: Engine, leads: int = 4) -> People:
 
 def new_round(engine: Engine, kind: str, who: People) -> Target:
     """Fresh rows for one round, in the schema the whole test shares."""
-    if kind == "send":
-        return Target(kind, add_item(engine))
+    if kind == "send":  # the agent has claimed the item, then clicks Send twice
+        item_id = add_item(engine, status="claimed")
+        with write_transaction(engine) as session:
+            session.get_one(QueueItem, item_id).assignee_id = who.agent_id
+        return Target(kind, item_id)
     if kind == "approve":
         item_id = add_item(engine)
         with write_transaction(engine) as session:

@@ -50,8 +50,8 @@ def test_of_simultaneous_tries_from_threads_exactly_one_wins_every_round(pg_engi
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", KINDS)
-def test_of_simultaneous_tries_from_two_processes_exactly_one_wins_every_round(pg_engine, pg_url, kind):
+def test_of_simultaneous_tries_from_two_processes_exactly_one_wins_every_round(pg_engine, pg_url):
+    """Two worker processes (started once) and this one, ``ROUNDS`` rounds of each kind."""
     who = people(pg_engine)
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(3)  # the two processes and this one, which joins with its own try
@@ -64,15 +64,16 @@ def test_of_simultaneous_tries_from_two_processes_exactly_one_wins_every_round(p
     for process in processes:
         process.start()
     try:
-        for round_number in range(ROUNDS):
-            target = new_round(pg_engine, kind, who)
-            for queue in tasks:
-                queue.put(target)
-            barrier.wait()
-            mine = attempt(pg_engine, target, who, 2)
-            outcomes = sorted([mine, results.get(), results.get()])
-            assert outcomes == ["refused", "refused", "won"], (round_number, outcomes)
-            assert winners_on_record(pg_engine, target) == 1, round_number
+        for kind in KINDS:
+            for round_number in range(ROUNDS):
+                target = new_round(pg_engine, kind, who)
+                for queue in tasks:
+                    queue.put(target)
+                barrier.wait()
+                mine = attempt(pg_engine, target, who, 2)
+                outcomes = sorted([mine, results.get(), results.get()])
+                assert outcomes == ["refused", "refused", "won"], (kind, round_number, outcomes)
+                assert winners_on_record(pg_engine, target) == 1, (kind, round_number)
     finally:
         for queue in tasks:
             queue.put(None)
