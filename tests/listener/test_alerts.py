@@ -221,9 +221,7 @@ def test_quoted_posts_lose_their_personal_data():
 
 def test_html_in_a_quoted_post_reaches_the_email_as_text_not_markup(engine, smtp):
     settings = _settings(leads=[smtp.url()])
-    _queue(
-        engine, body='Example post: <img src=x onerror="alert(1)"> <a href="https://evil.example">click</a>'
-    )
+    _queue(engine, body='Example post: <img src=x onerror="alert(1)"> <a href="https://evil.example">click</a>')
     assert alerts.deliver_due_alerts(engine, settings, now=NOW) == 1
     [message] = smtp.messages
     for part in message.walk():

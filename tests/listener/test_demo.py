@@ -73,17 +73,7 @@ def demo() -> Iterator[DemoProcess]:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     env.pop("LISTENING_POST_DATABASE_URL", None)  # the demo must not care: it always uses its own SQLite
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "listening_post",
-            "demo",
-            "--speed",
-            SPEED,
-            "--port",
-            "0",
-            "--no-browser-hint",
-        ],
+        [sys.executable, "-m", "listening_post", "demo", "--speed", SPEED, "--port", "0", "--no-browser-hint"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -21,37 +21,20 @@ class KeywordScorer:
 
     def score(self, m: MentionInput) -> Score:
         negative = "cancelled" in m.text
-        return Score(
-            compound=-0.6 if negative else 0.4,
-            pos=0.0,
-            neg=0.5,
-            neu=0.5,
-            label="negative" if negative else "positive",
-            priority=1 if negative else 3,
-        )
+        return Score(compound=-0.6 if negative else 0.4, pos=0.0, neg=0.5, neu=0.5,
+                     label="negative" if negative else "positive", priority=1 if negative else 3)
 
 
 def stage() -> TriageStage:
     sla = SlaSettings()
-    return TriageStage(
-        scorer=KeywordScorer(),
-        topic_of=lambda text, url: "appointments",
-        sla=sla,
-        clock=BusinessClock(sla.business_hours),
-        media_handles=frozenset({"covlivenews"}),
-    )
+    return TriageStage(scorer=KeywordScorer(), topic_of=lambda text, url: "appointments", sla=sla,
+                       clock=BusinessClock(sla.business_hours), media_handles=frozenset({"covlivenews"}))
 
 
 def mention(external_id: str, text: str = "thanks", **kw) -> Mention:
-    defaults = dict(
-        platform="x",
-        external_id=external_id,
-        source="x:mentions:@NHSCovWarks",
-        kind="mention",
-        author=Author(id="a1", handle="pat", name="Pat", followers=10),
-        text=text,
-        created_at=MONDAY_10AM,
-    )
+    defaults = dict(platform="x", external_id=external_id, source="x:mentions:@NHSCovWarks", kind="mention",
+                    author=Author(id="a1", handle="pat", name="Pat", followers=10), text=text,
+                    created_at=MONDAY_10AM)
     defaults.update(kw)
     return Mention(**defaults)
 
@@ -97,11 +80,7 @@ def test_own_posts_reposts_and_news_are_kept_but_not_queued(engine):
 
 
 def test_replies_thread_into_one_conversation(engine):
-    batch = [
-        mention("10"),
-        mention("11", in_reply_to="10", conversation_id="10"),
-        mention("12", conversation_id="10"),
-    ]
+    batch = [mention("10"), mention("11", in_reply_to="10", conversation_id="10"), mention("12", conversation_id="10")]
     with write_transaction(engine) as s:
         ingest(s, batch, stage())
     with write_transaction(engine) as s:
@@ -114,9 +93,7 @@ def test_checkpoint_is_written_with_the_mentions_or_not_at_all(engine):
         s.add(Source(key="x:mentions:@NHSCovWarks", platform="x"))
     try:
         with write_transaction(engine) as s:
-            ingest(
-                s, [mention("1")], stage(), source_key="x:mentions:@NHSCovWarks", checkpoint={"since_id": "1"}
-            )
+            ingest(s, [mention("1")], stage(), source_key="x:mentions:@NHSCovWarks", checkpoint={"since_id": "1"})
             raise RuntimeError("crash before commit")
     except RuntimeError:
         pass
@@ -129,7 +106,7 @@ def test_checkpoint_is_written_with_the_mentions_or_not_at_all(engine):
 
 
 def test_hostile_text_is_stored_exactly(engine):
-    text = "<script>alert(1)</script> \u202eevil\u200b " + "x" * 10_000 + " 😡"
+    text = '<script>alert(1)</script> \u202eevil\u200b ' + "x" * 10_000 + " 😡"
     with write_transaction(engine) as s:
         ingest(s, [mention("1", text)], stage())
     with write_transaction(engine) as s:
