@@ -81,3 +81,55 @@ def test_sqlite_planner_statistics_are_gathered_at_start(engine):
     with engine.connect() as conn:
         analysed = {row[0] for row in conn.exec_driver_sql("SELECT tbl FROM sqlite_stat1")}
     assert {"mentions", "authors"} <= analysed
+
+
+def test_the_database_refuses_a_second_live_reply_to_one_item(any_engine):
+    from listener.store.models import Reply, User
+
+    with write_transaction(any_engine) as session:
+        user = User(email="a@example.nhs.uk", name="A", initials="A", role="agent", password_hash="x")
+        mention = _mention(Author(platform="x", external_id="9"))
+        session.add_all([user, mention])
+        session.flush()
+        item = QueueItem(mention_id=mention.id, due_at=datetime(2026, 3, 1, tzinfo=UTC))
+        session.add(item)
+        session.flush()
+        ids = (user.id, item.id)
+
+    def reply(key: str, status: str) -> Reply:
+        return Reply(
+            queue_item_id=ids[1],
+            platform="x",
+            source_key="x:mentions:@a",
+            in_reply_to="1",
+            text="t",
+            status=status,
+            author_id=ids[0],
+            idempotency_key=key,
+        )
+
+    with write_transaction(any_engine) as session:
+        session.add_all([reply("sent", "sent"), reply("failed", "failed"), reply("live", "approved")])
+    for status in ("draft", "pending_approval", "approved", "sending", "held"):
+        with pytest.raises(IntegrityError), write_transaction(any_engine) as session:
+            session.add(reply(f"second-{status}", status))
+
+
+def test_the_database_refuses_one_person_signing_one_text_twice(any_engine):
+    from listener.store.models import Incident, Response, SignOff, User
+
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    with write_transaction(any_engine) as session:
+        user = User(email="l@example.nhs.uk", name="L", initials="L", role="lead", password_hash="x")
+        incident = Incident(episode_key="e", subject="s", level="crisis", opened_at=at, level_changed_at=at)
+        session.add_all([user, incident])
+        session.flush()
+        response = Response(incident_id=incident.id, created_by_id=user.id, text="t")
+        session.add(response)
+        session.flush()
+        session.add(SignOff(response_id=response.id, stakeholder="Head", user_id=user.id, text_version="v1"))
+        ids = (response.id, user.id)
+    with pytest.raises(IntegrityError), write_transaction(any_engine) as session:
+        session.add(SignOff(response_id=ids[0], stakeholder="Director", user_id=ids[1], text_version="v1"))
+    with write_transaction(any_engine) as session:  # another text (after an edit) is another sign-off
+        session.add(SignOff(response_id=ids[0], stakeholder="Director", user_id=ids[1], text_version="v2"))
