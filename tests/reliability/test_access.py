@@ -59,6 +59,8 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("POST", "/items/{item_id}/escalate"): "agent",
     ("POST", "/items/{item_id}/hide"): "agent",
     ("POST", "/items/{item_id}/replies/{reply_id}/approve"): "lead",
+    ("POST", "/items/{item_id}/replies/{reply_id}/not-posted"): "agent",
+    ("POST", "/items/{item_id}/replies/{reply_id}/posted"): "agent",
     ("POST", "/items/{item_id}/replies/{reply_id}/return"): "lead",
     # the JSON API: the same operations as the queue pages
     ("GET", "/api/session"): "agent",
