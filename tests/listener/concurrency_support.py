@@ -2,7 +2,8 @@
 
 Each kind names an action people can fire twice at once (a double click, a second tab, two
 leads): ``send`` (one agent sends the same item's reply), ``approve`` (leads approve the same
-waiting reply) and ``sign_off`` (one lead signs the same response for different stakeholders).
+waiting reply), ``sign_off`` (one lead signs the same response for different stakeholders)
+and ``listening`` (leads post an incident's listening message, each with their own words).
 ``attempt`` says "won" or "refused" (the clear answer the loser gets); anything else raises.
 """
 
@@ -23,7 +24,8 @@ from listener.store.db import make_engine, write_transaction
 from listener.store.models import AuditEvent, Incident, QueueItem, Reply, Response, SignOff, User
 from tests.listener.test_queue import NOW, add_item, add_user
 
-KINDS = ("send", "approve", "sign_off")
+KINDS = ("send", "approve", "sign_off", "listening")
+ACCOUNT = "x:mentions:@NHSCovWarks"
 STAKEHOLDERS = ["Head of Communications", "Director", "Clinical lead", "Legal adviser"]
 SETTINGS = Settings.model_validate({"incidents": {"stakeholders": STAKEHOLDERS}})
 TEXT = "Hi, thanks for getting in touch. Please send us a direct message and we will look into it. ^TT"
@@ -39,7 +41,7 @@ class People:
 @dataclass(frozen=True)
 class Target:
     kind: str
-    object_id: int  # the item (send), the reply (approve) or the response (sign_off)
+    object_id: int  # the item (send), the reply (approve), the response (sign_off) or the incident
 
 
 def people(engine: Engine, leads: int = 4) -> People:
@@ -71,11 +73,14 @@ def new_round(engine: Engine, kind: str, who: People) -> Target:
             subject="letters",
             level="crisis",
             status="listening",
+            accounts=[ACCOUNT],
             opened_at=NOW,
             level_changed_at=NOW,
         )
         session.add(incident)
         session.flush()
+        if kind == "listening":
+            return Target(kind, incident.id)
         response = incident_posts.save_response(
             session,
             incident=incident,
@@ -89,10 +94,10 @@ def new_round(engine: Engine, kind: str, who: People) -> Target:
 
 
 def attempt(engine: Engine, target: Target, who: People, contender: int) -> str:
-    """One contender's try, in its own transaction: "won", or "refused" with a clear error."""
+    """One try, in its own transaction: "won", or "refused" (a clear error, or nothing left to do)."""
     try:
         with write_transaction(engine) as session:
-            _act(session, target, who, contender)
+            made = _act(session, target, who, contender)
     except (
         drafts.ReplyError,
         QueueError,
@@ -101,10 +106,21 @@ def attempt(engine: Engine, target: Target, who: People, contender: int) -> str:
         IncidentClosed,
     ):
         return "refused"
-    return "won"
+    return "won" if made else "refused"
 
 
-def _act(session: Any, target: Target, who: People, contender: int) -> None:
+def _act(session: Any, target: Target, who: People, contender: int) -> bool:
+    """Do it; False when it went through but changed nothing (a listening message already posted)."""
+    if target.kind == "listening":
+        made = incident_posts.post_listening_message(
+            session,
+            SETTINGS,
+            incident=session.get_one(Incident, target.object_id),
+            user=session.get_one(User, who.lead_ids[contender % len(who.lead_ids)]),
+            text=f"Thank you for telling us: we are looking into it ({contender}). ^TT",
+            now=NOW,
+        )
+        return bool(made)
     if target.kind == "send":  # the same agent, the same item: a double click or a second tab
         drafts.send(
             session,
@@ -132,6 +148,7 @@ def _act(session: Any, target: Target, who: People, contender: int) -> None:
             stakeholder=STAKEHOLDERS[contender % len(STAKEHOLDERS)],
             now=NOW,
         )
+    return True
 
 
 def winners_on_record(engine: Engine, target: Target) -> int:
@@ -145,8 +162,12 @@ def winners_on_record(engine: Engine, target: Target) -> int:
             statement = select(func.count()).where(
                 AuditEvent.action == "reply.approve", AuditEvent.object_id == str(target.object_id)
             )
-        else:
+        elif target.kind == "sign_off":
             statement = select(func.count()).where(SignOff.response_id == target.object_id)
+        else:
+            statement = select(func.count()).where(
+                Reply.incident_id == target.object_id, Reply.purpose == "listening"
+            )
         return session.scalar(statement) or 0
 
 
