@@ -78,6 +78,8 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("POST", "/incidents/{incident_id:int}/acknowledge"): "lead",
     ("POST", "/incidents/{incident_id:int}/alerts/{alert_id:int}/retry"): "lead",
     ("POST", "/incidents/{incident_id:int}/listening"): "lead",
+    ("POST", "/incidents/{incident_id:int}/replies/{reply_id}/not-posted"): "lead",
+    ("POST", "/incidents/{incident_id:int}/replies/{reply_id}/posted"): "lead",
     ("POST", "/incidents/{incident_id:int}/response"): "lead",
     ("POST", "/incidents/{incident_id:int}/response/sign-off"): "lead",
     ("POST", "/incidents/{incident_id:int}/response/post"): "lead",
