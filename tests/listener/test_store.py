@@ -133,3 +133,105 @@ def test_the_database_refuses_one_person_signing_one_text_twice(any_engine):
         session.add(SignOff(response_id=ids[0], stakeholder="Director", user_id=ids[1], text_version="v1"))
     with write_transaction(any_engine) as session:  # another text (after an edit) is another sign-off
         session.add(SignOff(response_id=ids[0], stakeholder="Director", user_id=ids[1], text_version="v2"))
+
+
+def _insert(conn, table: str, **values) -> None:
+    """A row written as SQL literals: the schema of 0001, without today's models."""
+
+    def literal(value) -> str:
+        return (
+            str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+            if isinstance(value, int)
+            else f"'{value}'"
+        )
+
+    columns = ", ".join(values)
+    conn.exec_driver_sql(
+        f"INSERT INTO {table} ({columns}) VALUES ({', '.join(map(literal, values.values()))})"
+    )
+
+
+def test_the_upgrade_stops_replies_the_old_code_doubled_and_says_why(db_url):
+    eng = make_engine(db_url)
+    upgrade(eng, "0001")
+    at = "2026-03-01 09:00:00"
+    with eng.begin() as conn:
+        _insert(
+            conn,
+            "users",
+            id=1,
+            email="a@x",
+            name="A",
+            initials="A",
+            role="agent",
+            password_hash="x",
+            active=True,
+            failed_logins=0,
+            created_at=at,
+        )
+        _insert(
+            conn,
+            "authors",
+            id=1,
+            platform="x",
+            external_id="1",
+            handle="a",
+            name="A",
+            followers=0,
+            verified=False,
+            is_media=False,
+        )
+        _insert(
+            conn,
+            "mentions",
+            id=1,
+            platform="x",
+            external_id="1",
+            source_key="s",
+            kind="mention",
+            author_id=1,
+            text="t",
+            metrics="{}",
+            is_own=False,
+            is_repost=False,
+            raw="{}",
+            created_at=at,
+            received_at=at,
+        )
+        _insert(
+            conn,
+            "queue_items",
+            id=1,
+            mention_id=1,
+            status="claimed",
+            priority=3,
+            due_at=at,
+            created_at=at,
+            version=1,
+        )
+        for n in (1, 2):  # the double click the old code let through
+            _insert(
+                conn,
+                "replies",
+                id=n,
+                queue_item_id=1,
+                purpose="reply",
+                platform="x",
+                source_key="s",
+                in_reply_to="1",
+                text="t",
+                status="approved",
+                lint="[]",
+                author_id=1,
+                idempotency_key=f"k{n}",
+                attempts=0,
+                created_at=at,
+            )
+    upgrade(eng)
+    with eng.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT id, status, last_error FROM replies ORDER BY id").all()
+    eng.dispose()
+    assert [(r[0], r[1]) for r in rows] == [(1, "approved"), (2, "failed")]
+    assert "check the platform" in rows[1][2]
