@@ -50,6 +50,7 @@ def healthz(request: Request) -> JSONResponse:
         "outbox": {
             "waiting": report.outbox.waiting,
             "sending": report.outbox.sending,
+            "held": report.outbox.held,
             "failed": report.outbox.failed,
         },
     }
@@ -125,11 +126,11 @@ class StoreCollector(Collector):
             states = dict(
                 session.execute(
                     select(Reply.status, func.count())
-                    .where(Reply.status.in_(("approved", "sending", "failed")))
+                    .where(Reply.status.in_(("approved", "sending", "held", "failed")))
                     .group_by(Reply.status)
                 ).all()
             )
-            for status in ("approved", "sending", "failed"):
+            for status in ("approved", "sending", "held", "failed"):
                 outbox.add_metric([status], states.get(status, 0))
             yield outbox
 
