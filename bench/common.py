@@ -9,6 +9,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, text
@@ -109,7 +110,9 @@ class ListenOnlyConnector:
     def reply(self, *, source: str, in_reply_to: str, text: str, idempotency_key: str) -> str:
         raise PermanentError("a benchmark stream cannot take replies")
 
-    def find_reply(self, *, source: str, in_reply_to: str, text: str) -> str | None:
+    def find_reply(
+        self, *, source: str, in_reply_to: str, text: str, since: datetime | None = None
+    ) -> str | None:
         return None
 
     def hide(self, *, source: str, external_id: str, hidden: bool = True) -> None:

@@ -151,6 +151,13 @@ class PayloadError(TemporaryError):
     """The platform sent a body we cannot parse (malformed JSON): retried, since it is usually a glitch."""
 
 
+class LookupIncomplete(ConnectorError):
+    """The platform cannot say for sure whether our earlier post exists (more than it lets us read).
+
+    Not retried: a person checks the platform and says "posted" or "not posted".
+    """
+
+
 class Connector(Protocol):
     slug: str
     max_reply_length: int
@@ -159,12 +166,16 @@ class Connector(Protocol):
 
     def reply(self, *, source: str, in_reply_to: str, text: str, idempotency_key: str) -> str: ...
 
-    def find_reply(self, *, source: str, in_reply_to: str, text: str) -> str | None:
+    def find_reply(
+        self, *, source: str, in_reply_to: str, text: str, since: datetime | None = None
+    ) -> str | None:
         """The platform id of a reply our account already posted to ``in_reply_to`` with this text, if any.
 
         Neither X nor the Graph API accepts an idempotency key, so the outbox must call this
         before re-sending a reply whose earlier attempt has no recorded outcome (a crash
-        between the platform accepting it and the database recording it).
+        between the platform accepting it and the database recording it). ``since``: the
+        first attempt's start; nothing older can be ours. However many posts the account
+        made since, the answer is sure, or ``LookupIncomplete`` says that it cannot be.
         """
         ...
 

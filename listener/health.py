@@ -80,6 +80,7 @@ class SourceStatus:
 class OutboxStatus:
     waiting: int  # approved, not yet sent (due now or retrying later)
     sending: int
+    held: int  # may already be posted: waiting for a person to check the platform
     failed: int
     oldest_waiting_seconds: float | None
 
@@ -181,7 +182,7 @@ def _outbox(session: Session, now: datetime) -> OutboxStatus:
     counts = dict(
         session.execute(
             select(Reply.status, func.count())
-            .where(Reply.status.in_(("approved", "sending", "failed")))
+            .where(Reply.status.in_(("approved", "sending", "held", "failed")))
             .group_by(Reply.status)
         ).all()
     )
@@ -191,6 +192,7 @@ def _outbox(session: Session, now: datetime) -> OutboxStatus:
     return OutboxStatus(
         waiting=counts.get("approved", 0),
         sending=counts.get("sending", 0),
+        held=counts.get("held", 0),
         failed=counts.get("failed", 0),
         oldest_waiting_seconds=(now - oldest).total_seconds() if oldest is not None else None,
     )

@@ -15,7 +15,7 @@ from listener.store.leases import JOB_PLATFORM
 from listener.store.models import Alert, QueueItem, Reply, Source
 
 ALERT_WINDOW = timedelta(hours=24)
-OUTBOX_STATES = ("approved", "sending", "failed")
+OUTBOX_STATES = ("approved", "sending", "held", "failed")
 LATENCY_QUANTILES = ("0.5", "0.95", "1")
 
 

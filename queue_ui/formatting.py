@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment
 
 from connectors.registry import PLATFORM_NAMES
+from listener.replies.drafts import text_version
 from triage.guidance import KINDS
 
 LONDON = ZoneInfo("Europe/London")
@@ -71,6 +72,7 @@ def install(env: Environment) -> None:
         "lp_user_pair": lambda user: (user.id, f"{user.name} ({user.role})"),
         "lp_kind": lambda kind: KINDS.get(kind, kind),
         "platform_name": lambda platform: PLATFORM_NAMES.get(platform, platform),
+        "text_version": text_version,  # what a lead's approval covers (sent with the form)
     }
     env.filters.update(filters)
     env.globals["countdown"] = countdown

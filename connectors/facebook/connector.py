@@ -13,6 +13,7 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 from connectors.base import (
     Checkpoint,
     GoneError,
+    LookupIncomplete,
     Mention,
     ParseResult,
     PayloadError,
@@ -257,21 +258,29 @@ class FacebookConnector:
             raise PayloadError(f"Facebook accepted the reply to {in_reply_to} but sent no comment id")
         return new_id
 
-    def find_reply(self, *, source: str, in_reply_to: str, text: str) -> str | None:
-        """The id of a comment the page already made under ``in_reply_to`` with the same text, or None."""
+    def find_reply(
+        self, *, source: str, in_reply_to: str, text: str, since: datetime | None = None
+    ) -> str | None:
+        """The id of a comment the page already made under ``in_reply_to`` with the same text, or None.
+
+        Reads the comments under ``in_reply_to`` itself (our reply's own conversation, not the
+        page's posts), from ``since`` (the first attempt) on when given. If more comments came
+        since than ``max_pages`` pages hold, ``LookupIncomplete``: Graph has no author filter.
+        """
         page_id = parse_source(source)
         wanted = _comparable(text)
-        for body, _ in self._pages(
-            "looking for an earlier reply",
-            f"{in_reply_to}/comments",
-            {"fields": "id,message,created_time,from{id,name}", "order": "reverse_chronological"},
-        ):
+        params: dict[str, Any] = {"fields": "id,message,created_time,from{id,name}", "order": "chronological"}
+        if since is not None:
+            params["since"] = int(since.timestamp())
+        for body, cut in self._pages("looking for an earlier reply", f"{in_reply_to}/comments", params):
             result = parse_graph_response(
                 body, source=source, edge="comments", own_ids={page_id}, post_id=in_reply_to
             )
             for mention in result.mentions:
                 if mention.is_own and _comparable(mention.text) == wanted:
                     return mention.external_id
+            if cut:
+                raise _incomplete(self.max_pages * self.page_size, "comments under the post")
         return None
 
     # new posts -------------------------------------------------------------------------
@@ -305,7 +314,7 @@ class FacebookConnector:
         """
         page_id = parse_source(source)
         wanted = _comparable(text)
-        for body, _ in self._pages(
+        for body, cut in self._pages(
             "looking for an earlier post",
             f"{page_id}/posts",  # the page's own posts only, newest first (``/feed`` adds visitors')
             {
@@ -317,6 +326,8 @@ class FacebookConnector:
             for mention in result.mentions:
                 if mention.is_own and _comparable(mention.text) == wanted:
                     return mention.external_id
+            if cut:
+                raise _incomplete(self.max_pages * self.page_size, "posts on the page")
         return None
 
     def hide(self, *, source: str, external_id: str, hidden: bool = True) -> None:
@@ -342,6 +353,13 @@ def _active_since(post: Mention, since: datetime) -> bool:
         return _TIME.validate_python(value) >= since
     except ValidationError:
         return True
+
+
+def _incomplete(read: int, what: str) -> LookupIncomplete:
+    return LookupIncomplete(
+        f"Facebook has more than {read:,} {what} since the first attempt, more than we read: "
+        "it cannot say whether this one went out"
+    )
 
 
 def _comparable(text: str) -> str:

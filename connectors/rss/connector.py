@@ -234,7 +234,9 @@ class RssConnector:
     def reply(self, *, source: str, in_reply_to: str, text: str, idempotency_key: str) -> str:
         raise PermanentError("news items cannot be replied to from Listening Post")
 
-    def find_reply(self, *, source: str, in_reply_to: str, text: str) -> str | None:
+    def find_reply(
+        self, *, source: str, in_reply_to: str, text: str, since: datetime | None = None
+    ) -> str | None:
         return None
 
     def hide(self, *, source: str, external_id: str, hidden: bool = True) -> None:

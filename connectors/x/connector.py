@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
 from twitter_text import parse_tweet
 
-from connectors.base import Checkpoint, Mention, PayloadError, PermanentError, mask_secret, register_secret
+from connectors.base import (
+    Checkpoint,
+    LookupIncomplete,
+    Mention,
+    PayloadError,
+    PermanentError,
+    mask_secret,
+    register_secret,
+)
 from connectors.http import DEFAULT_TIMEOUT
 from connectors.validation import describe
 from connectors.x.client import call, make_client
@@ -33,6 +41,8 @@ USER_FIELDS = ["username", "name", "public_metrics", "verified"]
 # Recent search reaches back 7 days; a little less, so a request is never refused at the edge.
 SEARCH_REACH = timedelta(days=7) - timedelta(minutes=10)
 EXPANSIONS = ["author_id", "referenced_tweets.id", "in_reply_to_user_id"]
+# X's user timeline returns at most an account's latest 3,200 posts, however it is paged.
+TIMELINE_REACH = 3200
 
 
 def parse_source(source: str) -> tuple[str, str]:
@@ -279,36 +289,44 @@ class XConnector:
                 f"X accepted the reply to {in_reply_to} but its answer is unreadable ({describe(exc)})"
             ) from None
 
-    def find_reply(self, *, source: str, in_reply_to: str, text: str, max_pages: int = 3) -> str | None:
+    def find_reply(
+        self, *, source: str, in_reply_to: str, text: str, since: datetime | None = None
+    ) -> str | None:
         """The id of a reply our account already posted to ``in_reply_to`` with the same text, or None.
 
-        Reads our own recent posts newer than ``in_reply_to``. Texts are compared after
-        undoing X's HTML escaping, replacing links (X rewrites them to t.co) and folding
-        whitespace.
+        Reads every post of ours since ``since`` (the first attempt; without it, since the post
+        replied to), page after page, however many there are: X's user timeline reaches back
+        only ``TIMELINE_REACH`` posts, and past that ``LookupIncomplete`` says it cannot tell.
+        Texts are compared after undoing X's HTML escaping, replacing links (X rewrites them
+        to t.co) and folding whitespace.
         """
-        me = self.me_id()
         wanted = _comparable(text)
-        params: dict[str, Any] = {
-            "max_results": 100,
-            "since_id": in_reply_to,
-            "tweet_fields": ["referenced_tweets"],
-        }
-        for _ in range(max_pages):
+        window = {"start_time": _x_time(since)} if since is not None else {"since_id": in_reply_to}
+        for mention in self._own_posts(source, "looking for an earlier reply", window):
+            if mention.in_reply_to == in_reply_to and _comparable(mention.text) == wanted:
+                return mention.external_id
+        return None
+
+    def _own_posts(self, source: str, action: str, params: dict[str, Any]) -> Iterator[Mention]:
+        """Our posts matching ``params``, newest first, every page; ``LookupIncomplete`` past reach."""
+        me = self.me_id()
+        params = {"max_results": 100, "tweet_fields": ["referenced_tweets"], **params}
+        read = 0
+        while True:
             body = self._call(
-                "looking for an earlier reply",
-                self.client.get_users_tweets,
-                me,
-                user_auth=self._read_user_auth,
-                **params,
+                action, self.client.get_users_tweets, me, user_auth=self._read_user_auth, **params
             )
             page = parse_tweets_page(body, source=source)
-            for mention in page.result.mentions:
-                if mention.in_reply_to == in_reply_to and _comparable(mention.text) == wanted:
-                    return mention.external_id
+            yield from page.result.mentions
+            read += max(page.meta.result_count, len(page.result.mentions))
+            if read >= TIMELINE_REACH:
+                raise LookupIncomplete(
+                    f"X shows only an account's latest {TIMELINE_REACH:,} posts, and ours has posted "
+                    "more than that since the first attempt: it cannot say whether this one went out"
+                )
             if not page.meta.next_token:
-                return None
+                return
             params["pagination_token"] = page.meta.next_token
-        return None
 
     # new posts -------------------------------------------------------------------------
 
@@ -331,39 +349,19 @@ class XConnector:
                 f"X accepted the post but its answer is unreadable ({describe(exc)})"
             ) from None
 
-    def find_post(
-        self, *, source: str, text: str, within: timedelta = timedelta(days=1), max_pages: int = 3
-    ) -> str | None:
+    def find_post(self, *, source: str, text: str, within: timedelta = timedelta(days=1)) -> str | None:
         """The id of a post (not a reply) our account published in the last ``within`` with the same text.
 
         Only recent posts count: the same standard text (a listening message) may well have
-        been posted for an earlier incident, and that one is not this post. Texts are compared
-        as in :meth:`find_reply`.
+        been posted for an earlier incident, and that one is not this post. Every page of the
+        window is read, as in :meth:`find_reply`, and past X's reach ``LookupIncomplete``.
         """
         parse_source(source)
-        me = self.me_id()
         wanted = _comparable(text)
-        params: dict[str, Any] = {
-            "max_results": 100,
-            "start_time": _x_time(self.clock() - within),
-            "exclude": ["replies", "retweets"],
-            "tweet_fields": ["referenced_tweets"],
-        }
-        for _ in range(max_pages):
-            body = self._call(
-                "looking for an earlier post",
-                self.client.get_users_tweets,
-                me,
-                user_auth=self._read_user_auth,
-                **params,
-            )
-            page = parse_tweets_page(body, source=source)
-            for mention in page.result.mentions:
-                if mention.in_reply_to is None and _comparable(mention.text) == wanted:
-                    return mention.external_id
-            if not page.meta.next_token:
-                return None
-            params["pagination_token"] = page.meta.next_token
+        window = {"start_time": _x_time(self.clock() - within), "exclude": ["replies", "retweets"]}
+        for mention in self._own_posts(source, "looking for an earlier post", window):
+            if mention.in_reply_to is None and _comparable(mention.text) == wanted:
+                return mention.external_id
         return None
 
     def hide(self, *, source: str, external_id: str, hidden: bool = True) -> None:

@@ -7,7 +7,8 @@ appear only when asked for with ``tweet.fields`` / ``user.fields``, expansions f
 every answer carries ``x-rate-limit-*`` headers.
 
 Endpoints: ``GET /2/users/by/username/:username``, ``GET /2/users/me``,
-``GET /2/users/:id/mentions``, ``GET /2/users/:id/tweets`` (``exclude=replies,retweets``),
+``GET /2/users/:id/mentions``, ``GET /2/users/:id/tweets`` (``exclude=replies,retweets``, ``start_time``;
+the latest 3,200 posts only, as on X),
 ``GET /2/tweets/search/recent``, ``POST /2/tweets`` (a reply, or a new post), ``PUT /2/tweets/:id/hidden``.
 
 Script it::
@@ -35,6 +36,7 @@ X_EPOCH_MS = 1288834974657  # the snowflake epoch: 2010-11-04T01:42:54.657Z
 PROBLEM = "https://api.twitter.com/2/problems/"
 # ``exclude`` on a user's timeline: the kind of referenced post each value leaves out
 _EXCLUDE_KINDS = {"replies": "replied_to", "retweets": "retweeted"}
+TIMELINE_REACH = 3200
 
 
 def snowflake(at: datetime, sequence: int = 0) -> int:
@@ -338,12 +340,13 @@ class FakeXApi(FakeServer):
             detail = f"The `exclude` query parameter value [{','.join(sorted(unknown))}] is not one of"
             return problem(400, "Invalid Request", f"{detail} [replies,retweets]")
         skipped = {_EXCLUDE_KINDS[e] for e in excluded}
-        own = [
-            t
-            for t in self._tweets.values()
-            if t["author_id"] == match["id"]
-            and not skipped & {r["type"] for r in t.get("referenced_tweets", [])}
-        ]
+        # As X does: the timeline reaches back only the account's latest 3,200 posts, whatever the filters.
+        latest = sorted(
+            (t for t in self._tweets.values() if t["author_id"] == match["id"]),
+            key=lambda t: int(t["id"]),
+            reverse=True,
+        )[:TIMELINE_REACH]
+        own = [t for t in latest if not skipped & {r["type"] for r in t.get("referenced_tweets", [])}]
         return self._timeline(request, own, token_param="pagination_token", low=5)
 
     def _search_recent(self, request: RecordedRequest, match: re.Match[str]) -> Response:

@@ -580,7 +580,7 @@ def build_summary(session: Session, incident: Incident, *, now: datetime) -> dic
     peak = max(timeline, key=lambda b: b["mentions"], default=None)
     posted = session.scalars(
         select(Reply)
-        .where(Reply.incident_id == incident.id, Reply.status.in_(("approved", "sending", "sent")))
+        .where(Reply.incident_id == incident.id, Reply.status.in_(("approved", "sending", "held", "sent")))
         .order_by(Reply.created_at)
     ).all()
     response = session.scalars(

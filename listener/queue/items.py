@@ -457,6 +457,35 @@ def viewers(session: Session, *, item_id: int, now: datetime, exclude: User | No
     return list(session.scalars(stmt))
 
 
+def lock_item(session: Session, item: QueueItem) -> QueueItem:
+    """Lock the item's row for the rest of the transaction and read it afresh.
+
+    Every write that checks the item's replies first (send, approve, close, the listening
+    message to items) takes this lock: on PostgreSQL two requests then run one after the
+    other, and the second sees what the first committed. SQLite's write lock does the same.
+    """
+    return session.get_one(QueueItem, item.id, with_for_update=True, populate_existing=True)
+
+
+def ensure_holder(session: Session, *, item: QueueItem, user: User, now: datetime) -> QueueItem:
+    """The claim rule for acting on an item: reply, close, escalate, hide.
+
+    The item must be open, and held by the person acting; an unassigned one is claimed for
+    them on the way. A lead (or above) may act on an item someone else holds. Locks the item.
+    """
+    item = lock_item(session, item)
+    if item.status not in OPEN_STATUSES:
+        raise NotOpen(item.status)
+    if item.assignee_id == user.id:
+        return item
+    if item.assignee_id is None:
+        claim(session, item_id=item.id, user=user, now=now)
+        return session.get_one(QueueItem, item.id, populate_existing=True)
+    if not has_role(user, "lead"):
+        raise ClaimConflict(session.get(User, item.assignee_id))
+    return item
+
+
 def in_open_incident(session: Session, item: QueueItem) -> Incident | None:
     if item.incident_id is None:
         return None

@@ -7,6 +7,7 @@ open crisis incident go out only with a lead's approval. Every decision is audit
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,13 +15,14 @@ from functools import lru_cache
 
 import twitter_text
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from listener.accounts.users import has_role
 from listener.incidents import alerts
 from listener.intake.sources import REPLY_PLATFORMS
 from listener.paths import load_config_toml
-from listener.queue.items import OPEN_STATUSES, ClaimConflict, NotOpen, claim, in_open_incident
+from listener.queue.items import ensure_holder, in_open_incident, lock_item
 from listener.rules import lint_rules
 from listener.settings import Settings
 from listener.store import audit
@@ -30,7 +32,7 @@ from triage.lint.bluesky import bluesky_length
 from triage.templates import ReplyTemplate, parse_templates
 
 WORKING = ("draft", "pending_approval")
-IN_FLIGHT = ("approved", "sending", "sent")
+IN_FLIGHT = ("approved", "sending", "held", "sent")
 MAX_REPLY_CHARS = 10_000  # far above any platform's limit: the checker reports the real one
 MAX_REASON_CHARS = 2_000
 INSTAGRAM_TOP_LEVEL_ONLY = (
@@ -41,6 +43,23 @@ INSTAGRAM_TOP_LEVEL_ONLY = (
 
 class ReplyError(Exception):
     """A reply action that cannot be done; ``str(exc)`` is the message for the person."""
+
+
+class AlreadySending(ReplyError):
+    """Another request (a double click, a second tab) queued this item's reply first."""
+
+    def __init__(self) -> None:
+        super().__init__("A reply to this item is already being sent (or has been sent).")
+
+
+class TextChanged(ReplyError):
+    """The reply's text is not the one the lead read: approval needs the current text read."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The reply was changed after you opened it. It is still waiting for approval: "
+            "read the new text, then approve it."
+        )
 
 
 class LintBlocked(ReplyError):
@@ -61,15 +80,31 @@ class SendOutcome:
     needs_approval: bool  # waiting for a lead (crisis item)
 
 
-def account_signs(settings: Settings, platform: str) -> bool:
-    """Whether replies on ``platform`` end with the writer's initials (policy 7.0; on by default)."""
+def signs_replies(settings: Settings, source_key: str) -> bool:
+    """Whether a reply going out from ``source_key`` ends with the writer's initials (policy 7.0).
+
+    The one home of this rule (queue replies and incident posts both ask it). The account is
+    the one the source names (``x:mentions:@handle``, ``facebook:page:<id>``); a source that
+    names none (a search, or a bare platform slug) takes the setting its platform's accounts
+    share, and signs when they differ or none is configured: a signature is never wrong.
+    """
+    platform, _, rest = source_key.partition(":")
+    kind, _, name = rest.partition(":")
     accounts = [a for a in settings.accounts if a.platform == platform]
-    return any(a.signs_replies for a in accounts) if accounts else True
+    if kind in ("mentions", "page"):
+        named = [a for a in accounts if a.handle.lstrip("@").lower() == name.lstrip("@").lower()]
+        if named:
+            return named[0].signs_replies
+    return not accounts or any(a.signs_replies for a in accounts)
 
 
-def lint(text: str, *, platform: str, settings: Settings) -> LintResult:
+def lint(text: str, *, source_key: str, settings: Settings) -> LintResult:
+    """The reply checker for a reply going out from ``source_key`` (or a bare platform slug)."""
     return check_reply(
-        text, platform=platform, rules=lint_rules(), signs_replies=account_signs(settings, platform)
+        text,
+        platform=source_key.partition(":")[0],
+        rules=lint_rules(),
+        signs_replies=signs_replies(settings, source_key),
     )
 
 
@@ -112,27 +147,17 @@ def _check_text(text: str) -> str:
     return text
 
 
-def _ensure_holder(session: Session, item: QueueItem, user: User, now: datetime) -> None:
-    """The writer must hold the item; an unassigned one is claimed for them on the way."""
-    if item.status not in OPEN_STATUSES:
-        raise NotOpen(item.status)
-    if item.assignee_id == user.id:
-        return
-    if item.assignee_id is None:
-        claim(session, item_id=item.id, user=user, now=now)
-        session.refresh(item)
-        return
-    if not has_role(user, "lead"):
-        raise ClaimConflict(session.get(User, item.assignee_id))
-
-
 def _ensure_nothing_in_flight(session: Session, item: QueueItem) -> None:
-    """One answer per item: a double click or a second tab cannot queue a second reply."""
+    """One answer per item: a double click or a second tab cannot queue a second reply.
+
+    Runs after ``ensure_holder`` has locked the item, so on PostgreSQL it sees what a
+    concurrent request committed; the partial unique index on live replies backs it up.
+    """
     existing = session.scalar(
         select(Reply.status).where(Reply.queue_item_id == item.id, Reply.status.in_(IN_FLIGHT)).limit(1)
     )
     if existing is not None:
-        raise ReplyError("A reply to this item is already queued or sent.")
+        raise AlreadySending()
 
 
 def _upsert_working(
@@ -142,7 +167,7 @@ def _upsert_working(
     refusal = reply_refusal(mention)
     if refusal is not None:
         raise ReplyError(refusal)
-    result = lint(text, platform=mention.platform, settings=settings)
+    result = lint(text, source_key=mention.source_key, settings=settings)
     reply = working_reply(session, item.id)
     if reply is None:
         reply = Reply(
@@ -162,7 +187,12 @@ def _upsert_working(
     else:
         reply.text = text
     reply.lint = [f.to_dict() for f in result.findings]
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        # The partial unique index: another transaction's reply to this item got in first.
+        raise AlreadySending() from None
     return reply
 
 
@@ -170,7 +200,7 @@ def _working_reply(
     session: Session, *, item: QueueItem, user: User, text: str, settings: Settings, now: datetime
 ) -> Reply:
     """The checks every write of the working reply needs, then the reply with ``text`` checked and saved."""
-    _ensure_holder(session, item, user, now)
+    item = ensure_holder(session, item=item, user=user, now=now)
     _ensure_nothing_in_flight(session, item)
     return _upsert_working(session, item=item, user=user, text=_check_text(text), now=now, settings=settings)
 
@@ -236,7 +266,7 @@ def _approve(session: Session, reply: Reply, *, approver: User, override: bool, 
         action="reply.approve",
         object_type="reply",
         object_id=reply.id,
-        after={"text": reply.text, "override": bool(blocks)},
+        after={"text": reply.text, "text_version": text_version(reply.text), "override": bool(blocks)},
     )
 
 
@@ -279,13 +309,43 @@ def send(
     return SendOutcome(reply=reply, queued=True, needs_approval=False)
 
 
-def approve(session: Session, *, reply: Reply, user: User, now: datetime, override: bool = False) -> Reply:
-    """A lead approves a reply waiting for approval; it goes to the outbox."""
+def text_version(text: str) -> str:
+    """What an approval covers: a hash of the exact text the lead was shown."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def approve(
+    session: Session,
+    *,
+    reply: Reply,
+    user: User,
+    shown_version: str,
+    now: datetime,
+    override: bool = False,
+) -> Reply:
+    """A lead approves the reply text they read (``shown_version``); it goes to the outbox.
+
+    The item is locked first, so of two approvals at once exactly one goes through. If the
+    writer changed the text after the lead opened it, nothing is approved: ``TextChanged``.
+    """
     if not has_role(user, "lead"):
         raise ReplyError("Only a comms lead can approve replies.")
+    item = session.get(QueueItem, reply.queue_item_id) if reply.queue_item_id else None
+    if item is not None:
+        lock_item(session, item)
+    session.refresh(reply)
     if reply.status != "pending_approval":
         raise ReplyError("This reply is not waiting for approval.")
-    item = session.get(QueueItem, reply.queue_item_id) if reply.queue_item_id else None
+    if shown_version != text_version(reply.text):
+        audit.record(
+            session,
+            actor=user,
+            action="reply.approval_refused",
+            object_type="reply",
+            object_id=reply.id,
+            after={"why": "text changed since it was shown", "text": reply.text},
+        )
+        raise TextChanged()
     if item is not None:
         _ensure_nothing_in_flight(session, item)
     _approve(session, reply, approver=user, override=override, now=now)
@@ -326,7 +386,7 @@ def no_reply_needed(
 ) -> QueueItem:
     """Close the item without answering, saying why (kept for the FOI export and reports)."""
     reason = _reason(reason, "closing without a reply")
-    _ensure_holder(session, item, user, now)
+    item = ensure_holder(session, item=item, user=user, now=now)
     _ensure_nothing_in_flight(session, item)
     before = {"status": item.status}
     item.status = "no_reply_needed"
@@ -350,6 +410,7 @@ def escalate(
 ) -> QueueItem:
     """Pass the item to a manager (policy 5.1: concerns about staff conduct) and alert the escalation list."""
     reason = _reason(reason, "escalating")
+    item = ensure_holder(session, item=item, user=user, now=now)
     if item.escalated_at is not None:
         raise ReplyError("This item has already been escalated to a manager.")
     item.escalated_at = now

@@ -17,14 +17,25 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from listener.accounts.users import has_role
 from listener.incidents.lifecycle import IncidentClosed, set_responding
+from listener.replies.drafts import signs_replies
 from listener.rules import lint_rules
 from listener.settings import Settings
 from listener.store import audit
-from listener.store.models import Incident, Mention, QueueItem, Reply, Response, SignOff, User
+from listener.store.models import (
+    LIVE_REPLY_STATUSES,
+    Incident,
+    Mention,
+    QueueItem,
+    Reply,
+    Response,
+    SignOff,
+    User,
+)
 from listener.store.types import utcnow
 from triage.lint import Finding, LintConfig, check_reply
 
@@ -48,7 +59,7 @@ CHECKLIST = {
 }
 ANSWERS = ("yes", "no", "not_applicable")
 THREAD_BREAK = "---"
-IN_FLIGHT = ("pending_approval", "approved", "sending", "sent")
+ANSWERED = (*LIVE_REPLY_STATUSES, "sent")  # an item with a reply in one of these gets no listening reply
 
 
 class NotPermitted(Exception):
@@ -77,17 +88,23 @@ def _open(incident: Incident) -> None:
         raise IncidentClosed("this incident is resolved")
 
 
+def _lock(session: Session, incident: Incident) -> Incident:
+    """Lock the incident's row and read it afresh: its public posts and sign-offs change one at a time.
+
+    Two leads (or one lead's double click) then run one after the other on PostgreSQL, and
+    the second sees what the first committed; the unique indexes back this up.
+    """
+    return session.get_one(Incident, incident.id, with_for_update=True, populate_existing=True)
+
+
+def _locked_response(session: Session, response: Response) -> Response:
+    _lock(session, session.get_one(Incident, response.incident_id))
+    session.refresh(response)
+    return response
+
+
 def platform_of(source_key: str) -> str:
     return source_key.split(":", 1)[0]
-
-
-def signs_replies(settings: Settings, source_key: str) -> bool:
-    """The account's setting (policy 7.0 signatures); accounts not in the settings sign."""
-    platform = platform_of(source_key)
-    for account in settings.accounts:
-        if account.platform == platform and source_key.lower().endswith(account.handle.lower()):
-            return account.signs_replies
-    return True
 
 
 def lint(settings: Settings, text: str, source_key: str, rules: LintConfig | None = None) -> list[Finding]:
@@ -125,6 +142,13 @@ def listening_targets(session: Session, incident: Incident, *, to_items: bool) -
     """The affected accounts, and the incident's items still waiting for a first response."""
     targets = [Target(source) for source in incident.accounts if platform_of(source) in POSTABLE_PLATFORMS]
     if to_items:
+        open_items = (
+            select(QueueItem.id)
+            .where(QueueItem.incident_id == incident.id, QueueItem.status.in_(("new", "claimed")))
+            .order_by(QueueItem.id)
+        )
+        # Lock them first (as a send from the queue does), then read their replies afresh.
+        session.execute(open_items.with_for_update()).all()
         items = session.scalars(
             select(QueueItem)
             .options(joinedload(QueueItem.mention))
@@ -132,9 +156,9 @@ def listening_targets(session: Session, incident: Incident, *, to_items: bool) -
                 QueueItem.incident_id == incident.id,
                 QueueItem.status.in_(("new", "claimed")),
                 QueueItem.first_response_at.is_(None),
-                # An item someone has already answered (waiting for approval or sending) gets no second reply.
+                # An item someone is answering (a draft, waiting for approval, sending) gets no second reply.
                 ~select(Reply.id)
-                .where(Reply.queue_item_id == QueueItem.id, Reply.status.in_(IN_FLIGHT))
+                .where(Reply.queue_item_id == QueueItem.id, Reply.status.in_(ANSWERED))
                 .exists(),
             )
             .order_by(QueueItem.id)
@@ -203,6 +227,7 @@ def _approved_replies(
                 platform=platform_of(target.source_key),
                 source_key=target.source_key,
                 in_reply_to=target.in_reply_to,
+                part=part,
                 text=text,
                 status="approved",
                 lint=[f.to_dict() for f in findings[(platform_of(target.source_key), text)]],
@@ -215,7 +240,13 @@ def _approved_replies(
             )
             session.add(reply)
             made.append(reply)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise NotReady(
+            f"the {purpose} message is already on its way to one of these accounts or items"
+        ) from None
     if blocking:
         audit.record(
             session,
@@ -241,6 +272,7 @@ def post_listening_message(
 ) -> list[Reply]:
     """A lead approves the listening message: one post per affected account (and a reply per open item)."""
     _require_lead(user)
+    incident = _lock(session, incident)
     _open(incident)
     now = now or utcnow()
     text = text.strip()
@@ -283,7 +315,10 @@ def text_version(fmt: str, text: str) -> str:
 
 def current_response(session: Session, incident: Incident) -> Response | None:
     return session.scalars(
-        select(Response).where(Response.incident_id == incident.id).order_by(Response.id.desc())
+        select(Response)
+        .where(Response.incident_id == incident.id)
+        .order_by(Response.id.desc())
+        .execution_options(populate_existing=True)
     ).first()
 
 
@@ -299,6 +334,7 @@ def save_response(
 ) -> Response:
     """Create or edit the draft. Changing the text or format voids every sign-off given so far."""
     _require_lead(user)
+    incident = _lock(session, incident)
     _open(incident)
     if fmt not in RESPONSE_FORMATS:
         raise ValueError(f"unknown format {fmt!r}")
@@ -336,7 +372,12 @@ def save_response(
 
 def signoffs(session: Session, response: Response) -> list[SignOff]:
     return list(
-        session.scalars(select(SignOff).where(SignOff.response_id == response.id).order_by(SignOff.id)).all()
+        session.scalars(
+            select(SignOff)
+            .where(SignOff.response_id == response.id)
+            .order_by(SignOff.id)
+            .execution_options(populate_existing=True)
+        ).all()
     )
 
 
@@ -366,10 +407,15 @@ def sign_off(
     comment: str = "",
     now: datetime | None = None,
 ) -> SignOff:
-    """Sign the current text for one stakeholder. One person signs for one stakeholder per response."""
+    """Sign the current text for one stakeholder. One person signs for one stakeholder per response.
+
+    The incident is locked first, so two sign-offs at once run one after the other, and a
+    unique index (response, text, person) refuses a second stakeholder signed by the same person.
+    """
     _require_lead(user)
     if stakeholder not in settings.incidents.stakeholders:
         raise ValueError(f"{stakeholder!r} is not a configured stakeholder")
+    response = _locked_response(session, response)
     if response.status == "posted":
         raise NotReady("the response has been posted")
     if not response.text:
@@ -390,7 +436,13 @@ def sign_off(
     signoff.text_version = version
     signoff.comment = comment.strip() or None
     signoff.signed_at = now
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise NotPermitted(
+            f"you have signed this text for another stakeholder; another person signs as {stakeholder}"
+        ) from None
     if not missing_signoffs(session, settings, response):
         response.status = "signed_off"
     audit.record(
@@ -442,6 +494,8 @@ def post_response(
     it here records it as published and, for the accounts, posts its text as well.
     """
     _require_lead(user)
+    incident = _lock(session, incident)
+    response = _locked_response(session, response)
     _open(incident)
     if response.status == "posted":
         raise NotReady("the response has been posted already")

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from connectors.base import Connector, ConnectorError, PermanentError
+from listener.queue.items import ensure_holder
 from listener.store import audit
 from listener.store.db import write_transaction
 from listener.store.models import Mention, ModerationRequest, QueueItem, User
@@ -56,12 +57,16 @@ def moderation_refusal(mention: Mention) -> str | None:
 def request_hide(
     session: Session, *, item: QueueItem, user: User, reason: str, now: datetime
 ) -> ModerationRequest:
-    """Record that the comment behind ``item`` should be hidden, and why (audited)."""
+    """Record that the comment behind ``item`` should be hidden, and why (audited).
+
+    The same claim rule as replying: an open item, held by the person asking (or a lead).
+    """
     reason = reason.strip()
     if not reason:
         raise ModerationError("Give a reason for hiding the comment.")
     if len(reason) > MAX_REASON_CHARS:
         raise ModerationError(f"The reason can be at most {MAX_REASON_CHARS:,} characters.")
+    item = ensure_holder(session, item=item, user=user, now=now)
     mention = session.get_one(Mention, item.mention_id)
     refusal = moderation_refusal(mention)
     if refusal is not None:

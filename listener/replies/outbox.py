@@ -5,7 +5,10 @@ attempt row is committed, and only then is the platform called. Neither X nor th
 API takes an idempotency key, so a reply that has any earlier attempt — one that failed in
 a way that may still have posted, or one left open by a worker that died between the
 platform accepting the reply and the database recording it — is first looked for on the
-platform (``connector.find_reply``) and marked sent if it is there.
+platform (``connector.find_reply``, from the first attempt's start on, however many posts the
+account made since) and marked sent if it is there. When the platform cannot say for sure
+(``LookupIncomplete``), the reply is ``held``: a person checks the platform and says "not
+posted, send it" or "posted, mark it sent" (``send_after_check`` / ``mark_posted``).
 
 Replies to one conversation go out in approval order: a reply waits while an earlier one
 in its conversation is still approved or sending (retrying after a temporary failure).
@@ -22,11 +25,11 @@ from typing import Any, Protocol, cast, runtime_checkable
 from sqlalchemy import ColumnElement, Engine, Exists, and_, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from connectors.base import Connector, ConnectorError, PermanentError
+from connectors.base import Connector, ConnectorError, LookupIncomplete, PermanentError
 from listener.settings import Settings
 from listener.store import audit
 from listener.store.db import write_transaction
-from listener.store.models import Mention, QueueItem, Reply, ReplyAttempt
+from listener.store.models import Mention, QueueItem, Reply, ReplyAttempt, User
 from listener.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -39,6 +42,9 @@ FIRST_RETRY = timedelta(seconds=30)
 MAX_RETRY = timedelta(hours=1)
 # Outcomes of a ReplyAttempt
 SENT, TEMPORARY, PERMANENT, FOUND_EXISTING, LOST = "sent", "temporary", "permanent", "found_existing", "lost"
+UNKNOWN = "unknown"  # the platform could not say whether this attempt posted: the reply is held
+CHECKED = "checked"  # a person checked the platform: this attempt did not post
+HELD_MESSAGE = "May already be posted: check the platform before sending again."
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -51,7 +57,7 @@ def _order_key(reply: Any) -> ColumnElement[datetime]:
 
 
 def _earlier_in_conversation() -> Exists:
-    """EXISTS an approved or sending reply in the same conversation that was approved before this one."""
+    """EXISTS an approved, sending or held reply in the same conversation approved before this one."""
     other, other_item, other_mention = aliased(Reply), aliased(QueueItem), aliased(Mention)
     own_item, own_mention = aliased(QueueItem), aliased(Mention)
     return (
@@ -63,7 +69,7 @@ def _earlier_in_conversation() -> Exists:
         .where(
             own_item.id == Reply.queue_item_id,
             other.id != Reply.id,
-            other.status.in_(("approved", "sending")),
+            other.status.in_(("approved", "sending", "held")),
             or_(
                 _order_key(other) < _order_key(Reply),
                 and_(_order_key(other) == _order_key(Reply), other.id < Reply.id),
@@ -125,7 +131,9 @@ class _Job:
     text: str
     idempotency_key: str
     attempts: int
-    first_tried_at: datetime | None  # the first attempt's start: the earliest an earlier post can be
+    first_tried_at: (
+        datetime | None
+    )  # the first unchecked attempt's start: the earliest an earlier post can be
 
     @property
     def tried_before(self) -> bool:
@@ -174,7 +182,10 @@ def _load(engine: Engine, reply_id: int) -> _Job:
     with write_transaction(engine) as session:
         reply = session.get_one(Reply, reply_id)
         first_tried = session.scalar(
-            select(func.min(ReplyAttempt.started_at)).where(ReplyAttempt.reply_id == reply_id)
+            select(func.min(ReplyAttempt.started_at)).where(
+                ReplyAttempt.reply_id == reply_id,
+                or_(ReplyAttempt.outcome.is_(None), ReplyAttempt.outcome != CHECKED),
+            )
         )
         return _Job(
             id=reply.id,
@@ -245,7 +256,13 @@ def _look_for_earlier_post(engine: Engine, job: _Job, connector: Connector, now:
             within = now - (job.first_tried_at or now) + FIND_POST_MARGIN
             found = cast(Publisher, connector).find_post(source=job.source_key, text=job.text, within=within)
         else:
-            found = connector.find_reply(source=job.source_key, in_reply_to=job.in_reply_to, text=job.text)
+            since = (job.first_tried_at or now) - FIND_POST_MARGIN
+            found = connector.find_reply(
+                source=job.source_key, in_reply_to=job.in_reply_to, text=job.text, since=since
+            )
+    except LookupIncomplete as exc:
+        _hold(engine, job, exc.message, now)
+        return 0
     except ConnectorError as exc:
         if isinstance(exc, PermanentError):
             _fail(engine, job, f"could not check for an earlier post: {exc.message}", now)
@@ -305,19 +322,7 @@ def _mark_sent(
     with write_transaction(engine) as session:
         if attempt_id is not None:
             _finish_attempt(session, attempt_id, now, outcome, None)
-        reply = session.get_one(Reply, job.id)
-        reply.status = "sent"
-        reply.platform_reply_id = platform_id
-        reply.sent_at = now
-        reply.next_attempt_at = None
-        reply.last_error = None
-        if reply.queue_item_id is not None:
-            item = session.get_one(QueueItem, reply.queue_item_id)
-            if item.first_response_at is None:
-                item.first_response_at = now
-            if item.status in ("new", "claimed"):
-                item.status = "replied"
-            item.version += 1
+        _record_sent(session, session.get_one(Reply, job.id), platform_id, now)
         audit.record(
             session,
             actor=WORKER_ACTOR,
@@ -326,6 +331,21 @@ def _mark_sent(
             object_id=job.id,
             after={"platform_reply_id": platform_id, "how": outcome},
         )
+
+
+def _record_sent(session: Session, reply: Reply, platform_id: str | None, now: datetime) -> None:
+    reply.status = "sent"
+    reply.platform_reply_id = platform_id
+    reply.sent_at = now
+    reply.next_attempt_at = None
+    reply.last_error = None
+    if reply.queue_item_id is not None:
+        item = session.get_one(QueueItem, reply.queue_item_id)
+        if item.first_response_at is None:
+            item.first_response_at = now
+        if item.status in ("new", "claimed"):
+            item.status = "replied"
+        item.version += 1
 
 
 def _failed_attempt(engine: Engine, job: _Job, attempt_id: int, exc: ConnectorError, now: datetime) -> None:
@@ -378,3 +398,84 @@ def _fail(engine: Engine, job: _Job, error: str, now: datetime) -> None:
             object_id=job.id,
             after={"error": error[:2000], "author_id": reply.author_id, "queue_item_id": reply.queue_item_id},
         )
+
+
+def _hold(engine: Engine, job: _Job, reason: str, now: datetime) -> None:
+    """Stop: the reply may already be on the platform, and only a person can tell (audited)."""
+    log.warning("reply %s held for a person to check: %s", job.id, reason)
+    with write_transaction(engine) as session:
+        session.execute(
+            update(ReplyAttempt)
+            .where(ReplyAttempt.reply_id == job.id, ReplyAttempt.finished_at.is_(None))
+            .values(finished_at=now, outcome=UNKNOWN, error=reason[:2000])
+            .execution_options(synchronize_session=False)
+        )
+        reply = session.get_one(Reply, job.id)
+        reply.status = "held"
+        reply.next_attempt_at = None
+        reply.last_error = f"{HELD_MESSAGE} {reason}"[:2000]
+        audit.record(
+            session,
+            actor=WORKER_ACTOR,
+            action="reply.held",
+            object_type="reply",
+            object_id=job.id,
+            after={"reason": reason[:2000], "queue_item_id": reply.queue_item_id},
+        )
+
+
+class NotHeld(Exception):
+    """The reply is not waiting for a person's check (someone else has answered it)."""
+
+
+def _held(session: Session, reply: Reply) -> Reply:
+    if reply.queue_item_id is not None:
+        session.get_one(QueueItem, reply.queue_item_id, with_for_update=True)
+    session.refresh(reply, with_for_update=True)
+    if reply.status != "held":
+        raise NotHeld("This reply is no longer waiting for a check.")
+    return reply
+
+
+def send_after_check(session: Session, *, reply: Reply, user: User, now: datetime) -> Reply:
+    """A person checked the platform and the reply is not there: send it now (audited).
+
+    The earlier attempts are marked checked, so the outbox does not look for them again.
+    """
+    reply = _held(session, reply)
+    session.execute(
+        update(ReplyAttempt)
+        .where(ReplyAttempt.reply_id == reply.id)
+        .values(outcome=CHECKED)
+        .execution_options(synchronize_session=False)
+    )
+    reply.status = "approved"
+    reply.next_attempt_at = now
+    reply.last_error = None
+    audit.record(
+        session,
+        actor=user,
+        action="reply.checked_not_posted",
+        object_type="reply",
+        object_id=reply.id,
+        after={"text": reply.text},
+    )
+    return reply
+
+
+def mark_posted(session: Session, *, reply: Reply, user: User, now: datetime, link: str = "") -> Reply:
+    """A person found the reply on the platform: record it as sent, with its link if given (audited)."""
+    reply = _held(session, reply)
+    _record_sent(session, reply, None, now)
+    link = link.strip()
+    if link.startswith(("https://", "http://")):
+        reply.platform_url = link[:2000]
+    audit.record(
+        session,
+        actor=user,
+        action="reply.checked_posted",
+        object_type="reply",
+        object_id=reply.id,
+        after={"link": reply.platform_url},
+    )
+    return reply

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.sql.expression import false
@@ -32,7 +33,11 @@ NAMING = {
 
 ROLES = ("agent", "lead", "manager", "admin")
 ITEM_STATUSES = ("new", "claimed", "replied", "closed", "no_reply_needed")
-REPLY_STATUSES = ("draft", "pending_approval", "approved", "sending", "sent", "failed")
+REPLY_STATUSES = ("draft", "pending_approval", "approved", "sending", "held", "sent", "failed")
+# A reply in one of these is being written or is on its way: an item has at most one (a partial
+# unique index), and so has each target of an incident's post. ``held``: the outbox could not tell
+# whether an earlier attempt was posted, and waits for a person to check.
+LIVE_REPLY_STATUSES = ("draft", "pending_approval", "approved", "sending", "held")
 INCIDENT_STATUSES = ("listening", "responding", "resolved")
 LEVELS = ("watch", "alert", "crisis")
 
@@ -319,14 +324,40 @@ class QueueItem(Base):
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
 
 
+def _live(extra: str) -> Any:
+    return text(f"{extra} AND {_in('status', LIVE_REPLY_STATUSES)}")
+
+
 class Reply(Base):
-    """A reply through its life: draft -> pending_approval -> approved -> sending -> sent | failed."""
+    """A reply through its life: draft -> pending_approval -> approved -> sending (-> held) -> sent | failed.
+
+    Two partial unique indexes hold "exactly one" where SQLite's write lock would hide a race
+    on PostgreSQL: one live reply per queue item, and one live post per incident, purpose,
+    account and part (an incident's listening message and considered response).
+    """
 
     __tablename__ = "replies"
     __table_args__ = (
         CheckConstraint(_in("status", REPLY_STATUSES), name="status"),
         UniqueConstraint("idempotency_key"),
         Index("ix_replies_outbox", "status", "next_attempt_at"),
+        Index(
+            "uq_replies_one_live_per_item",
+            "queue_item_id",
+            unique=True,
+            sqlite_where=_live("queue_item_id IS NOT NULL"),
+            postgresql_where=_live("queue_item_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_replies_one_live_per_post",
+            "incident_id",
+            "purpose",
+            "source_key",
+            "part",
+            unique=True,
+            sqlite_where=_live("queue_item_id IS NULL AND incident_id IS NOT NULL"),
+            postgresql_where=_live("queue_item_id IS NULL AND incident_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -336,6 +367,7 @@ class Reply(Base):
     platform: Mapped[str] = mapped_column(String(20))
     source_key: Mapped[str] = mapped_column(String(500))
     in_reply_to: Mapped[str | None] = mapped_column(String(100))  # external id answered; None = a new post
+    part: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # a thread's part number
     text: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="draft")
     lint: Mapped[list[Any]] = mapped_column(default=list)
@@ -400,8 +432,13 @@ class Response(Base):
 
 
 class SignOff(Base):
+    """One per stakeholder per response; and one person signs one stakeholder's part of a given text."""
+
     __tablename__ = "signoffs"
-    __table_args__ = (UniqueConstraint("response_id", "stakeholder"),)
+    __table_args__ = (
+        UniqueConstraint("response_id", "stakeholder"),
+        Index("uq_signoffs_one_per_person", "response_id", "text_version", "user_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))

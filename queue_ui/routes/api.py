@@ -392,7 +392,7 @@ def send(
 @router.post("/lint", response_model=LintOut, responses=ERRORS)
 def lint(request: Request, db: DbSession, user: Agent, _csrf: CsrfChecked, body: LintIn) -> LintOut:
     """Run the reply checker; ``used``/``limit`` are characters as the platform counts them."""
-    result = replies.lint(body.text, platform=body.platform, settings=effective(request, db))
+    result = replies.lint(body.text, source_key=body.platform, settings=effective(request, db))
     used, limit = replies.length_used(body.text, body.platform)
     return LintOut(
         ok=result.ok, findings=[FindingOut(**f.to_dict()) for f in result.findings], used=used, limit=limit

@@ -20,6 +20,7 @@ from listener.accounts.users import has_role
 from listener.incidents import alerts as alert_store
 from listener.incidents import lifecycle as incidents
 from listener.replies import incident_posts as comms
+from listener.replies import outbox
 from listener.store import audit
 from listener.store.models import Alert, Author, Incident, Mention, QueueItem, Reply, User
 from queue_ui.charts import Series, line_chart
@@ -244,6 +245,55 @@ def retry_alert(
     audit.record(db, actor=user, action="alert.retry", object_type="alert", object_id=alert.id)
     flash(request, "The alert will be sent again within a minute.")
     return _back(incident_id, "alerts")
+
+
+def _held_post(db: Session, incident_id: int, reply_id: int) -> Reply:
+    reply = db.get(Reply, reply_id)
+    if reply is None or reply.incident_id != incident_id or reply.queue_item_id is not None:
+        raise HTTPException(status_code=404, detail="No such post")
+    return reply
+
+
+@router.post("/incidents/{incident_id:int}/replies/{reply_id}/not-posted")
+def send_held_post(
+    request: Request,
+    db: DbSession,
+    now: Now,
+    user: Lead,
+    _csrf: CsrfChecked,
+    incident_id: int,
+    reply_id: RowId,
+) -> Response:
+    """A lead checked the account: the held post is not there, so post it."""
+    try:
+        outbox.send_after_check(db, reply=_held_post(db, incident_id, reply_id), user=user, now=now)
+    except outbox.NotHeld as exc:
+        return _page(
+            request, db, _incident(db, incident_id), user, status_code=409, errors={"held": str(exc)}
+        )
+    flash(request, "You checked: it is not on the account. It will be posted now.")
+    return _back(incident_id, "listening")
+
+
+@router.post("/incidents/{incident_id:int}/replies/{reply_id}/posted")
+def mark_held_post_posted(
+    request: Request,
+    db: DbSession,
+    now: Now,
+    user: Lead,
+    _csrf: CsrfChecked,
+    incident_id: int,
+    reply_id: RowId,
+) -> Response:
+    """A lead found the held post on the account: record it as sent."""
+    try:
+        outbox.mark_posted(db, reply=_held_post(db, incident_id, reply_id), user=user, now=now)
+    except outbox.NotHeld as exc:
+        return _page(
+            request, db, _incident(db, incident_id), user, status_code=409, errors={"held": str(exc)}
+        )
+    flash(request, "Recorded as posted.")
+    return _back(incident_id, "listening")
 
 
 @router.post("/incidents/{incident_id:int}/listening")

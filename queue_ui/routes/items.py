@@ -14,6 +14,7 @@ from listener.queue.items import (
     assign,
     assignable_users,
     claim,
+    ensure_holder,
     get_item,
     record_view,
     release,
@@ -21,7 +22,7 @@ from listener.queue.items import (
 )
 from listener.queue.sentiment_overrides import OverrideError, set_override
 from listener.replies import drafts as replies
-from listener.replies import moderation
+from listener.replies import moderation, outbox
 from listener.replies.drafts import LintBlocked, ReplyError
 from listener.replies.moderation import ModerationError
 from listener.store.models import Mention, Reply, User
@@ -180,9 +181,10 @@ def lint_preview(
 ) -> HTMLResponse:
     """The reply checker's findings and the characters left, as the agent types (htmx)."""
     item = get_item(db, item_id)
-    platform = db.get_one(Mention, item.mention_id).platform
+    mention = db.get_one(Mention, item.mention_id)
+    platform = mention.platform
     settings = effective(request, db)
-    result = replies.lint(text, platform=platform, settings=settings)
+    result = replies.lint(text, source_key=mention.source_key, settings=settings)
     used, limit = replies.length_used(text, platform)
     return render(
         request,
@@ -256,15 +258,64 @@ def approve_reply(
     item_id: RowId,
     reply_id: RowId,
     override: Annotated[bool, Form()] = False,
+    text_version: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
+    """Approve the text the lead was shown (``text_version``, a hash sent with the form)."""
     reply_row = _reply_of(db, item_id, reply_id)
     if reply_row is None:
         return _page(request, db, user, now, item_id, status_code=404, errors={"approve": "No such reply."})
     try:
-        replies.approve(db, reply=reply_row, user=user, now=now, override=override)
+        replies.approve(
+            db, reply=reply_row, user=user, now=now, override=override, shown_version=text_version
+        )
     except ReplyError as exc:
         return _page(request, db, user, now, item_id, status_code=409, errors={"approve": str(exc)})
     return _done(request, item_id, "Reply approved: it is queued to send.")
+
+
+@router.post("/items/{item_id}/replies/{reply_id}/not-posted")
+def send_held_reply(
+    request: Request,
+    db: DbSession,
+    user: Agent,
+    now: Now,
+    _csrf: CsrfChecked,
+    item_id: RowId,
+    reply_id: RowId,
+) -> Response:
+    """A person checked the platform: the held reply is not there, so send it."""
+    reply_row = _reply_of(db, item_id, reply_id)
+    if reply_row is None:
+        return _page(request, db, user, now, item_id, status_code=404, errors={"held": "No such reply."})
+    try:
+        ensure_holder(db, item=get_item(db, item_id), user=user, now=now)
+        outbox.send_after_check(db, reply=reply_row, user=user, now=now)
+    except (QueueError, outbox.NotHeld) as exc:
+        return _page(request, db, user, now, item_id, status_code=409, errors={"held": str(exc)})
+    return _done(request, item_id, "You checked: it is not on the platform. The reply is queued to send.")
+
+
+@router.post("/items/{item_id}/replies/{reply_id}/posted")
+def mark_held_reply_posted(
+    request: Request,
+    db: DbSession,
+    user: Agent,
+    now: Now,
+    _csrf: CsrfChecked,
+    item_id: RowId,
+    reply_id: RowId,
+    link: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """A person found the held reply on the platform: record it as sent."""
+    reply_row = _reply_of(db, item_id, reply_id)
+    if reply_row is None:
+        return _page(request, db, user, now, item_id, status_code=404, errors={"held": "No such reply."})
+    try:
+        ensure_holder(db, item=get_item(db, item_id), user=user, now=now)
+        outbox.mark_posted(db, reply=reply_row, user=user, now=now, link=link)
+    except (QueueError, outbox.NotHeld) as exc:
+        return _page(request, db, user, now, item_id, status_code=409, errors={"held": str(exc)})
+    return _done(request, item_id, "Recorded as sent: it was already on the platform.")
 
 
 @router.post("/items/{item_id}/replies/{reply_id}/return")

@@ -60,6 +60,7 @@ def healthz(request: Request) -> JSONResponse:
         "outbox": {
             "waiting": report.outbox.waiting,
             "sending": report.outbox.sending,
+            "held": report.outbox.held,
             "failed": report.outbox.failed,
         },
     }

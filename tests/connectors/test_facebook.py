@@ -10,7 +10,14 @@ import facebook
 import pytest
 import requests
 
-from connectors.base import Checkpoint, GoneError, PayloadError, PermanentError, TemporaryError
+from connectors.base import (
+    Checkpoint,
+    GoneError,
+    LookupIncomplete,
+    PayloadError,
+    PermanentError,
+    TemporaryError,
+)
 from connectors.facebook import FacebookConnector, PageGraphAPI
 from connectors.facebook.fake import FakeGraphApi, graph_error
 from connectors.fake_server import Failure
@@ -270,3 +277,23 @@ def test_late_items_inside_the_overlap_are_caught_once(graph_fake: FakeGraphApi)
 
     assert [m.external_id for m in mentions] == [late["id"]]
     assert fb.fetch(SOURCE, checkpoint2)[0] == []
+
+
+def test_find_reply_reads_the_comments_since_the_attempt_however_many_and_says_when_it_cannot(
+    graph_fake: FakeGraphApi,
+) -> None:
+    fb = make_facebook(graph_fake.base_url, max_pages=3)
+    post = graph_fake.add_post(text="Clinic times")
+    comment = graph_fake.add_comment(on=post["id"], text="Open Sunday?", author_name="Sam")
+    graph_fake.add_comment(on=comment["id"], text="Yes. AB", created_at=NOW - timedelta(days=3))  # an old one
+    ours = graph_fake.add_comment(on=comment["id"], text="Yes. AB", created_at=NOW - timedelta(minutes=5))
+    for n in range(150):  # a busy thread after our reply: more than one page
+        graph_fake.add_comment(on=comment["id"], text=f"me too {n}", author_name=f"P{n}", created_at=NOW)
+    since = NOW - timedelta(minutes=10)
+    assert fb.find_reply(source=SOURCE, in_reply_to=comment["id"], text="Yes. AB", since=since) == ours["id"]
+    assert graph_fake.requests_to(r"/comments$")[-1].query["since"] == [str(int(since.timestamp()))]
+
+    for n in range(300):  # more than the 3 pages this connector reads: it cannot say
+        graph_fake.add_comment(on=comment["id"], text=f"again {n}", author_name=f"Q{n}", created_at=NOW)
+    with pytest.raises(LookupIncomplete):
+        fb.find_reply(source=SOURCE, in_reply_to=comment["id"], text="No. AB", since=since)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from connectors.base import Checkpoint, GoneError, PermanentError, TemporaryError
+from connectors.base import Checkpoint, GoneError, LookupIncomplete, PermanentError, TemporaryError
 from connectors.fake_server import Failure
 from connectors.x import XConnector, parse_source, snowflake_time
 from connectors.x.fake import FakeXApi, http_error, snowflake
@@ -295,3 +295,28 @@ def test_a_quiet_search_never_asks_beyond_the_seven_day_reach(x_fake: FakeXApi, 
 def test_an_empty_first_fetch_does_not_pin_the_start_time(x_fake: FakeXApi, x: XConnector) -> None:
     _, checkpoint = x.fetch("x:search:nothing-matches-this", Checkpoint())
     assert checkpoint.cursor == {}
+
+
+def test_find_reply_pages_through_every_post_since_the_attempt_up_to_what_x_shows(
+    x_fake: FakeXApi, x: XConnector
+) -> None:
+    question = x_fake.add_tweet(
+        author="pat", text="@NHSCovWarks a question", created_at=NOW - timedelta(hours=1)
+    )
+    ours = x_fake.add_tweet(
+        author="NHSCovWarks", text="On it. AB", in_reply_to=question["id"], created_at=NOW
+    )
+    for n in range(450):  # busy since: more than the 300 the old look-up read
+        x_fake.add_tweet(author="NHSCovWarks", text=f"Update {n}", created_at=NOW)
+    since = NOW - timedelta(minutes=10)
+    assert (
+        x.find_reply(source=MENTIONS, in_reply_to=question["id"], text="On it. AB", since=since) == ours["id"]
+    )
+    assert x_fake.requests_to(r"/users/\d+/tweets$")[-1].query["start_time"] == [
+        (since).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ]
+
+    for n in range(3200):  # now past X's 3,200-post timeline: it cannot tell either way
+        x_fake.add_tweet(author="NHSCovWarks", text=f"More {n}", created_at=NOW)
+    with pytest.raises(LookupIncomplete, match="3,200"):
+        x.find_reply(source=MENTIONS, in_reply_to=question["id"], text="On it. AB", since=since)

@@ -434,3 +434,98 @@ def test_concurrent_claims_never_hand_one_reply_to_two_workers(any_engine, clock
 
 def test_retry_delays_double_up_to_an_hour():
     assert [outbox.retry_delay(n).total_seconds() for n in (1, 2, 3, 8, 20)] == [30, 60, 120, 3600, 3600]
+
+
+def _crash_after_posting(engine, settings, real, clock, reply_id):
+    """The platform takes the reply, and the worker dies before the database hears of it."""
+
+    class DiesAfterPosting:
+        def reply(self, **kwargs):
+            real.reply(**kwargs)
+            raise WorkerKilled
+
+    with pytest.raises(WorkerKilled):
+        send(engine, settings, DiesAfterPosting(), clock, worker="w1")
+    assert reply_row(engine, reply_id).status == "sending"
+
+
+def test_a_reply_posted_before_a_crash_is_found_however_busy_the_account_was_since(
+    engine, fake_x, clock, world
+):
+    settings, real, tweets, agent = world
+    reply_id = approve_reply(
+        engine,
+        mention_external_id=tweets[0]["id"],
+        text="Sorry to hear that. TA",
+        author=agent,
+        approved_at=clock(),
+    )
+    _crash_after_posting(engine, settings, real, clock, reply_id)
+    for n in range(350):  # the account keeps posting (other people answer other posts) before the restart
+        fake_x.add_tweet(author="NHSCovWarks", text=f"Clinic times update {n}")
+
+    clock.advance(seconds=settings.polling.lease_seconds)
+    assert send(engine, settings, real, clock, worker="w2") == 1
+
+    ours = [r for r in fake_x.replies if r["referenced_tweets"][0]["id"] == tweets[0]["id"]]
+    assert len(ours) == 1, "one reply on the platform"
+    assert reply_row(engine, reply_id).platform_reply_id == ours[0]["id"]
+    assert [a.outcome for a in attempts(engine, reply_id)] == ["found_existing"]
+
+
+def test_past_what_the_platform_shows_the_reply_is_held_for_a_person(engine, fake_x, clock, world):
+    settings, real, tweets, agent = world
+    reply_id = approve_reply(
+        engine,
+        mention_external_id=tweets[0]["id"],
+        text="We will call you. TA",
+        author=agent,
+        approved_at=clock(),
+    )
+    _crash_after_posting(engine, settings, real, clock, reply_id)
+    for n in range(3300):  # more than X's timeline shows (3,200): nobody can tell from here
+        fake_x.add_tweet(author="NHSCovWarks", text=f"Update {n}")
+
+    clock.advance(seconds=settings.polling.lease_seconds)
+    assert send(engine, settings, real, clock, worker="w2") == 0
+    clock.advance(hours=2)
+    assert send(engine, settings, real, clock, worker="w2") == 0, "held: the worker never sends it blind"
+
+    reply = reply_row(engine, reply_id)
+    assert reply.status == "held" and reply.last_error.startswith(outbox.HELD_MESSAGE)
+    assert len(fake_x.replies) == 1
+    assert [a.outcome for a in attempts(engine, reply_id)] == [outbox.UNKNOWN]
+    with write_transaction(engine) as s:
+        assert "reply.held" in s.scalars(select(AuditEvent.action)).all()
+
+
+def test_a_person_says_whether_a_held_reply_is_posted(engine, fake_x, clock, world):
+    settings, real, tweets, agent = world
+    held, posted = (
+        approve_reply(
+            engine, mention_external_id=t["id"], text=f"Reply {n}. TA", author=agent, approved_at=clock()
+        )
+        for n, t in enumerate(tweets)
+    )
+    with write_transaction(engine) as s:
+        s.execute(update(Reply).where(Reply.id.in_([held, posted])).values(status="held"))
+        s.add_all(
+            ReplyAttempt(reply_id=r, worker="w1", started_at=clock(), outcome=outbox.UNKNOWN)
+            for r in (held, posted)
+        )
+
+    with write_transaction(engine) as s:
+        outbox.send_after_check(s, reply=s.get_one(Reply, held), user=agent, now=clock())
+        outbox.mark_posted(
+            s, reply=s.get_one(Reply, posted), user=agent, now=clock(), link="https://x.com/i/web/status/1"
+        )
+    assert send(engine, settings, real, clock) == 1
+    assert [r["text"] for r in fake_x.replies] == ["Reply 0. TA"]
+    assert not fake_x.requests_to(r"/users/\d+/tweets$"), "checked by a person: no second look"
+    assert (reply_row(engine, held).status, reply_row(engine, posted).status) == ("sent", "sent")
+    assert reply_row(engine, posted).platform_url == "https://x.com/i/web/status/1"
+    with write_transaction(engine) as s:
+        actions = s.scalars(select(AuditEvent.action).where(AuditEvent.object_type == "reply")).all()
+        assert {"reply.checked_not_posted", "reply.checked_posted"} <= set(actions)
+        with pytest.raises(outbox.NotHeld):
+            outbox.send_after_check(s, reply=s.get_one(Reply, held), user=agent, now=clock())

@@ -89,7 +89,7 @@ def test_a_second_send_for_the_same_item_is_refused(engine, settings):
     agent = add_user(engine)
     item_id = add_item(engine)
     send(engine, settings, item_id, agent)
-    with pytest.raises(ReplyError, match="already queued"):
+    with pytest.raises(ReplyError, match="already being sent"):
         send(engine, settings, item_id, agent)
 
 
@@ -98,6 +98,11 @@ def test_someone_elses_item_cannot_be_answered_by_an_agent(engine, settings):
     item_id = add_item(engine, assignee=holder, status="claimed")
     with pytest.raises(ClaimConflict, match="Holder Person"):
         send(engine, settings, item_id, agent)
+
+
+def shown(reply: Reply) -> str:
+    """The version the item page puts in the lead's Approve form."""
+    return replies.text_version(reply.text)
 
 
 def test_items_in_an_open_crisis_wait_for_a_lead(engine, settings):
@@ -121,9 +126,10 @@ def test_items_in_an_open_crisis_wait_for_a_lead(engine, settings):
         reply = session.get_one(Reply, outcome.reply.id)
         assert reply.status == "pending_approval" and reply.incident_id == incident_id
         with pytest.raises(ReplyError):
-            replies.approve(session, reply=reply, user=agent, now=NOW)
+            replies.approve(session, reply=reply, user=agent, now=NOW, shown_version=shown(reply))
     with write_transaction(engine) as session:
-        reply = replies.approve(session, reply=session.get_one(Reply, outcome.reply.id), user=lead, now=NOW)
+        reply = session.get_one(Reply, outcome.reply.id)
+        reply = replies.approve(session, reply=reply, user=lead, now=NOW, shown_version=shown(reply))
         assert (reply.status, reply.approved_by_id) == ("approved", lead.id)
 
 
@@ -151,10 +157,17 @@ def test_approving_a_blocked_reply_needs_the_override(engine, settings):
             session, item=item, user=agent, text=BLOCKED, settings=settings, now=NOW
         )
     with write_transaction(engine) as session, pytest.raises(LintBlocked):
-        replies.approve(session, reply=session.get_one(Reply, reply.id), user=lead, now=NOW)
+        replies.approve(
+            session, reply=session.get_one(Reply, reply.id), user=lead, now=NOW, shown_version=shown(reply)
+        )
     with write_transaction(engine) as session:
         approved = replies.approve(
-            session, reply=session.get_one(Reply, reply.id), user=lead, now=NOW, override=True
+            session,
+            reply=session.get_one(Reply, reply.id),
+            user=lead,
+            now=NOW,
+            override=True,
+            shown_version=shown(reply),
         )
         assert approved.status == "approved" and approved.override_by_id == lead.id
 
@@ -298,10 +311,10 @@ def test_length_counts_as_the_platform_does():
 
 
 def test_accounts_that_do_not_sign_are_not_asked_for_initials():
-    signed = replies.lint("Thanks for getting in touch.", platform="x", settings=Settings())
+    signed = replies.lint("Thanks for getting in touch.", source_key="x", settings=Settings())
     unsigned = replies.lint(
         "Thanks for getting in touch.",
-        platform="x",
+        source_key="x",
         settings=Settings(
             accounts=[AccountSettings(platform="x", handle="NHSCovWarks", signs_replies=False)]
         ),
@@ -347,3 +360,93 @@ def test_a_linkedin_comment_is_deleted_not_hidden_and_only_comments_can_be(engin
     with write_transaction(engine) as session:
         actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
         assert actions[-2:] == ["item.delete_requested", "item.deleted"]
+
+
+def test_an_approval_covers_only_the_text_the_lead_read(engine, settings):
+    agent, lead = add_user(engine), add_user(engine, "lead")
+    item_id = add_item(engine)
+    with write_transaction(engine) as session:
+        reply = replies.request_approval(
+            session,
+            item=session.get_one(QueueItem, item_id),
+            user=agent,
+            text=GOOD,
+            settings=settings,
+            now=NOW,
+        )
+        read_by_lead = replies.text_version(reply.text)  # the lead opens the item here
+    changed = GOOD.replace("direct message", "email")
+    with write_transaction(engine) as session:  # ... and the agent edits the waiting reply
+        replies.request_approval(
+            session,
+            item=session.get_one(QueueItem, item_id),
+            user=agent,
+            text=changed,
+            settings=settings,
+            now=NOW,
+        )
+    with (
+        write_transaction(engine) as session,
+        pytest.raises(replies.TextChanged, match="changed after you opened"),
+    ):
+        replies.approve(
+            session, reply=session.get_one(Reply, reply.id), user=lead, now=NOW, shown_version=read_by_lead
+        )
+    with write_transaction(engine) as session:
+        waiting = session.get_one(Reply, reply.id)
+        assert (waiting.status, waiting.text) == ("pending_approval", changed)
+        assert (
+            session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == str(reply.id))).all()[-1]
+            == "reply.approval_refused"
+        )
+        approved = replies.approve(
+            session, reply=waiting, user=lead, now=NOW, shown_version=replies.text_version(changed)
+        )
+        assert approved.status == "approved"
+
+
+@pytest.mark.parametrize("act", ["escalate", "hide"])
+def test_escalating_and_hiding_follow_the_claim_rule_of_replying(engine, settings, act):
+    holder, other, lead = add_user(engine), add_user(engine), add_user(engine, "lead")
+    held = add_item(engine, platform="facebook", source="facebook:page:1", status="claimed", assignee=holder)
+    closed = add_item(engine, platform="facebook", source="facebook:page:1", status="closed")
+
+    def do(item_id, user):
+        with write_transaction(engine) as session:
+            item = session.get_one(QueueItem, item_id)
+            if act == "escalate":
+                replies.escalate(
+                    session, item=item, user=user, reason="Staff conduct", settings=settings, now=NOW
+                )
+            else:
+                moderation.request_hide(session, item=item, user=user, reason="Abusive", now=NOW)
+
+    with pytest.raises(ClaimConflict):
+        do(held, other)  # someone else's item (a crisis item held by a lead is the same case)
+    with pytest.raises(NotOpen):
+        do(closed, holder)
+    do(held, lead)  # a lead may act on an item someone else holds, as with replies
+    unassigned = add_item(engine, platform="facebook", source="facebook:page:1")
+    do(unassigned, other)  # an unassigned item is claimed for the person acting
+    with write_transaction(engine) as session:
+        assert session.get_one(QueueItem, unassigned).assignee_id == other.id
+
+
+def test_whether_replies_are_signed_is_one_rule_for_queue_replies_and_incident_posts():
+    from listener.replies import incident_posts
+
+    settings = Settings(
+        accounts=[
+            AccountSettings(platform="x", handle="NHSCovWarks", signs_replies=True),
+            AccountSettings(platform="x", handle="NHSCovWarksNews", signs_replies=False),
+        ]
+    )
+    unsigned = "Thanks for getting in touch."
+    assert replies.signs_replies(settings, "x:mentions:@NHSCovWarks") is True
+    assert replies.signs_replies(settings, "x:mentions:@nhscovwarksnews") is False
+    assert replies.signs_replies(settings, "x:search:brambleford") is True  # the accounts differ: sign
+    assert replies.signs_replies(Settings(), "facebook:page:1") is True  # nothing configured: sign
+    for source in ("x:mentions:@NHSCovWarks", "x:mentions:@NHSCovWarksNews"):
+        queue_rules = {f.rule for f in replies.lint(unsigned, source_key=source, settings=settings).findings}
+        incident_rules = {f.rule for f in incident_posts.lint(settings, unsigned, source)}
+        assert queue_rules == incident_rules, source

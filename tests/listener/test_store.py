@@ -95,3 +95,157 @@ def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path):
             assert stat.S_IMODE(file.stat().st_mode) & 0o077 == 0, (file, oct(file.stat().st_mode))
     assert stat.S_IMODE(path.parent.stat().st_mode) & 0o077 == 0
     eng.dispose()
+
+
+def test_the_database_refuses_a_second_live_reply_to_one_item(any_engine):
+    from listener.store.models import Reply, User
+
+    with write_transaction(any_engine) as session:
+        user = User(email="a@example.nhs.uk", name="A", initials="A", role="agent", password_hash="x")
+        mention = _mention(Author(platform="x", external_id="9"))
+        session.add_all([user, mention])
+        session.flush()
+        item = QueueItem(mention_id=mention.id, due_at=datetime(2026, 3, 1, tzinfo=UTC))
+        session.add(item)
+        session.flush()
+        ids = (user.id, item.id)
+
+    def reply(key: str, status: str) -> Reply:
+        return Reply(
+            queue_item_id=ids[1],
+            platform="x",
+            source_key="x:mentions:@a",
+            in_reply_to="1",
+            text="t",
+            status=status,
+            author_id=ids[0],
+            idempotency_key=key,
+        )
+
+    with write_transaction(any_engine) as session:
+        session.add_all([reply("sent", "sent"), reply("failed", "failed"), reply("live", "approved")])
+    for status in ("draft", "pending_approval", "approved", "sending", "held"):
+        with pytest.raises(IntegrityError), write_transaction(any_engine) as session:
+            session.add(reply(f"second-{status}", status))
+
+
+def test_the_database_refuses_one_person_signing_one_text_twice(any_engine):
+    from listener.store.models import Incident, Response, SignOff, User
+
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    with write_transaction(any_engine) as session:
+        user = User(email="l@example.nhs.uk", name="L", initials="L", role="lead", password_hash="x")
+        incident = Incident(episode_key="e", subject="s", level="crisis", opened_at=at, level_changed_at=at)
+        session.add_all([user, incident])
+        session.flush()
+        response = Response(incident_id=incident.id, created_by_id=user.id, text="t")
+        session.add(response)
+        session.flush()
+        session.add(SignOff(response_id=response.id, stakeholder="Head", user_id=user.id, text_version="v1"))
+        ids = (response.id, user.id)
+    with pytest.raises(IntegrityError), write_transaction(any_engine) as session:
+        session.add(SignOff(response_id=ids[0], stakeholder="Director", user_id=ids[1], text_version="v1"))
+    with write_transaction(any_engine) as session:  # another text (after an edit) is another sign-off
+        session.add(SignOff(response_id=ids[0], stakeholder="Director", user_id=ids[1], text_version="v2"))
+
+
+def _insert(conn, table: str, **values) -> None:
+    """A row written as SQL literals: the schema of 0001, without today's models."""
+
+    def literal(value) -> str:
+        return (
+            str(value).lower()
+            if isinstance(value, bool)
+            else str(value)
+            if isinstance(value, int)
+            else f"'{value}'"
+        )
+
+    columns = ", ".join(values)
+    conn.exec_driver_sql(
+        f"INSERT INTO {table} ({columns}) VALUES ({', '.join(map(literal, values.values()))})"
+    )
+
+
+def test_the_upgrade_stops_replies_the_old_code_doubled_and_says_why(db_url):
+    eng = make_engine(db_url)
+    upgrade(eng, "0001")
+    at = "2026-03-01 09:00:00"
+    with eng.begin() as conn:
+        _insert(
+            conn,
+            "users",
+            id=1,
+            email="a@x",
+            name="A",
+            initials="A",
+            role="agent",
+            password_hash="x",
+            active=True,
+            failed_logins=0,
+            created_at=at,
+        )
+        _insert(
+            conn,
+            "authors",
+            id=1,
+            platform="x",
+            external_id="1",
+            handle="a",
+            name="A",
+            followers=0,
+            verified=False,
+            is_media=False,
+        )
+        _insert(
+            conn,
+            "mentions",
+            id=1,
+            platform="x",
+            external_id="1",
+            source_key="s",
+            kind="mention",
+            author_id=1,
+            text="t",
+            metrics="{}",
+            is_own=False,
+            is_repost=False,
+            raw="{}",
+            created_at=at,
+            received_at=at,
+        )
+        _insert(
+            conn,
+            "queue_items",
+            id=1,
+            mention_id=1,
+            status="claimed",
+            priority=3,
+            due_at=at,
+            created_at=at,
+            version=1,
+        )
+        for n in (1, 2):  # the double click the old code let through
+            _insert(
+                conn,
+                "replies",
+                id=n,
+                queue_item_id=1,
+                purpose="reply",
+                platform="x",
+                source_key="s",
+                in_reply_to="1",
+                text="t",
+                status="approved",
+                lint="[]",
+                author_id=1,
+                idempotency_key=f"k{n}",
+                attempts=0,
+                created_at=at,
+            )
+    upgrade(eng)
+    with eng.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT id, status, last_error FROM replies ORDER BY id").all()
+    eng.dispose()
+    assert [(r[0], r[1]) for r in rows] == [(1, "approved"), (2, "failed")]
+    assert "check the platform" in rows[1][2]

@@ -45,6 +45,8 @@ ROUTES: list[tuple[str, str, str | None]] = [
     ("POST", "/items/{item}/hide", "agent"),
     ("POST", "/items/{item}/sentiment", "agent"),
     ("POST", "/items/{item}/replies/{reply}/approve", "lead"),
+    ("POST", "/items/{item}/replies/{reply}/not-posted", "agent"),
+    ("POST", "/items/{item}/replies/{reply}/posted", "agent"),
     ("POST", "/items/{item}/replies/{reply}/return", "lead"),
     ("GET", "/audit", "manager"),
     ("GET", "/admin", "admin"),

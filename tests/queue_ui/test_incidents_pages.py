@@ -271,3 +271,23 @@ def test_a_failed_alert_can_be_retried_from_the_page(engine, ui_settings, client
     assert client.form(f"/incidents/{incident_id}/alerts/{alert_id}/retry").status_code == 303
     with write_transaction(engine) as session:
         assert session.get(Alert, alert_id).status == "pending"
+
+
+def test_a_held_post_shows_on_the_incident_page_and_a_lead_says_posted_or_not(engine, ui_settings, client_as):
+    incident_id = make_incident(engine, ui_settings)
+    lead = client_as("lead", initials="JB")
+    lead.form(f"/incidents/{incident_id}/listening", {"text": "We are listening ^JB", "action": "post"})
+    with write_transaction(engine) as session:
+        post = session.scalars(select(Reply)).one()
+        post.status, post.last_error = (
+            "held",
+            "May already be posted: check the platform before sending again.",
+        )
+        post_id = post.id
+    page = lead.get(f"/incidents/{incident_id}").text
+    assert 'id="held-posts"' in page and "It is not posted: send it" in page
+    assert 'id="held-posts"' not in client_as("agent").get(f"/incidents/{incident_id}").text
+    assert lead.form(f"/incidents/{incident_id}/replies/{post_id}/not-posted").status_code == 303
+    assert lead.form(f"/incidents/{incident_id}/replies/{post_id}/posted").status_code == 409
+    with write_transaction(engine) as session:
+        assert session.get_one(Reply, post_id).status == "approved"

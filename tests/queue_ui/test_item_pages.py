@@ -116,7 +116,9 @@ def test_a_crisis_item_waits_for_a_lead_who_approves_it(client_as, seed, open_in
     assert agent.form(f"/items/{item.item_id}/replies/{reply_id}/approve").status_code == 403
     lead_page = lead.get(f"/items/{item.item_id}").text
     assert "Approve and send" in lead_page
-    assert lead.form(f"/items/{item.item_id}/replies/{reply_id}/approve").status_code == 303
+    version = re.search(r'name="text_version" value="(\w+)"', lead_page)[1]
+    approve = lead.form(f"/items/{item.item_id}/replies/{reply_id}/approve", {"text_version": version})
+    assert approve.status_code == 303
     with write_transaction(engine) as session:
         assert session.get_one(Reply, reply_id).status == "approved"
 
@@ -190,6 +192,62 @@ def test_the_reply_status_shows_sent_with_a_link_and_failed_with_the_reason(clie
     assert "Sent" in sent_html and 'href="https://x.com/i/web/status/1790000000000000001"' in sent_html
     failed_html = client.get(f"/items/{failed.item_id}").text
     assert "Failed" in failed_html and "The post was deleted" in failed_html
+
+
+def test_a_held_reply_asks_a_person_to_check_and_records_the_answer(client_as, seed, engine):
+    client = client_as("agent")
+    items = [seed(assignee=client.user, status="claimed") for _ in range(2)]
+    with write_transaction(engine) as session:
+        held = []
+        for n, item in enumerate(items):
+            reply = Reply(
+                queue_item_id=item.item_id,
+                platform="x",
+                source_key="x:mentions:@NHSCovWarks",
+                text="Thanks ^AB",
+                status="held",
+                last_error="May already be posted: check the platform before sending again. X shows ...",
+                author_id=client.user.id,
+                idempotency_key=f"held-{n}",
+            )
+            session.add(reply)
+            session.flush()
+            held.append(reply.id)
+    page = client.get(f"/items/{items[0].item_id}").text
+    assert "May already be posted" in page and "check the platform before sending again" in page
+    assert "It is not posted: send it" in page and "It is posted: mark it sent" in page
+    assert 'id="composer"' not in page, "no second reply while one may be on the platform"
+
+    not_posted = client.form(f"/items/{items[0].item_id}/replies/{held[0]}/not-posted")
+    posted = client.form(f"/items/{items[1].item_id}/replies/{held[1]}/posted", {"link": "https://x.com/i/1"})
+    assert (not_posted.status_code, posted.status_code) == (303, 303)
+    again = client.form(f"/items/{items[0].item_id}/replies/{held[0]}/not-posted")
+    assert again.status_code == 409 and "no longer waiting for a check" in again.text
+    with write_transaction(engine) as session:
+        assert [session.get_one(Reply, r).status for r in held] == ["approved", "sent"]
+        assert session.get_one(QueueItem, items[1].item_id).status == "replied"
+        actions = set(session.scalars(select(AuditEvent.action)))
+        assert {"reply.checked_not_posted", "reply.checked_posted"} <= actions
+
+
+def test_a_lead_approving_a_text_changed_since_it_was_shown_is_told_why(
+    client_as, seed, open_incident, engine
+):
+    agent, lead = client_as("agent"), client_as("lead")
+    item = seed(incident_id=open_incident())
+    agent.form(f"/items/{item.item_id}/reply", {"text": GOOD, "action": "send"})
+    lead_page = lead.get(f"/items/{item.item_id}").text
+    version = re.search(r'name="text_version" value="(\w+)"', lead_page)[1]
+    changed = GOOD.replace("sorry to hear that", "sorry to hear about this")
+    assert changed != GOOD
+    agent.form(f"/items/{item.item_id}/reply", {"text": changed, "action": "approval"})
+    with write_transaction(engine) as session:
+        reply_id = session.scalars(select(Reply.id)).one()
+    refused = lead.form(f"/items/{item.item_id}/replies/{reply_id}/approve", {"text_version": version})
+    assert refused.status_code == 409 and "changed after you opened it" in refused.text
+    assert changed in refused.text, "the page shows the new text to read"
+    with write_transaction(engine) as session:
+        assert session.get_one(Reply, reply_id).status == "pending_approval"
 
 
 def test_presence_shows_who_else_is_viewing(client_as, seed):

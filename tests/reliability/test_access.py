@@ -66,6 +66,8 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("POST", "/items/{item_id}/hide"): "agent",
     ("POST", "/items/{item_id}/sentiment"): "agent",
     ("POST", "/items/{item_id}/replies/{reply_id}/approve"): "lead",
+    ("POST", "/items/{item_id}/replies/{reply_id}/not-posted"): "agent",
+    ("POST", "/items/{item_id}/replies/{reply_id}/posted"): "agent",
     ("POST", "/items/{item_id}/replies/{reply_id}/return"): "lead",
     # the JSON API: the same operations as the queue pages
     ("GET", "/api/session"): "agent",
@@ -84,6 +86,8 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("POST", "/incidents/{incident_id:int}/acknowledge"): "lead",
     ("POST", "/incidents/{incident_id:int}/alerts/{alert_id:int}/retry"): "lead",
     ("POST", "/incidents/{incident_id:int}/listening"): "lead",
+    ("POST", "/incidents/{incident_id:int}/replies/{reply_id}/not-posted"): "lead",
+    ("POST", "/incidents/{incident_id:int}/replies/{reply_id}/posted"): "lead",
     ("POST", "/incidents/{incident_id:int}/response"): "lead",
     ("POST", "/incidents/{incident_id:int}/response/sign-off"): "lead",
     ("POST", "/incidents/{incident_id:int}/response/post"): "lead",
