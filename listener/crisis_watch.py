@@ -148,11 +148,8 @@ class CrisisWatch:
     # -- in-process use (replay, step) -------------------------------------------------------
 
     def observe(self, mentions: Iterable[ObservedMention]) -> list[CrisisEvent]:
-        """Feed mentions (in created_at order); returns the monitor's events."""
-        events: list[CrisisEvent] = []
-        for m in mentions:
-            events.extend(self.monitor.observe(m))
-        return events
+        """Feed mentions (in created_at order), judged once per batch; returns the monitor's events."""
+        return self.monitor.observe_batch(mentions)
 
     def apply(
         self, session: Session, events: Sequence[CrisisEvent], *, now: datetime | None = None

@@ -111,8 +111,8 @@ def test_many_phrasings_make_one_dominant_subject() -> None:
     tracker.add("other", at + timedelta(minutes=19), analyse(EVERYDAY_NEGATIVE[0]), True)
     subject = tracker.dominant(at + timedelta(minutes=20))
     assert subject is not None
-    assert len(subject.negative_ids) == 40  # every phrasing, typos and capitals included
-    assert "other" not in subject.negative_ids
+    assert subject.negatives == 40  # every phrasing, typos and capitals included
+    assert "other" not in tracker.subject_ids() and len(tracker.subject_ids()) == 40
     assert subject.share > 0.9
     assert "brambleford" in subject.label or "surgery" in subject.label
 
@@ -147,7 +147,7 @@ def test_positive_mentions_are_counted_apart() -> None:
         tracker.add(f"n{i}", at, analyse("Vaccine clinic at the arena ran out, queue for hours"), True)
     subject = tracker.dominant(at + timedelta(minutes=1))
     assert subject is not None
-    assert {f"n{i}" for i in range(6)} <= set(subject.negative_ids)
+    assert {f"n{i}" for i in range(6)} <= set(tracker.subject_ids())
     assert subject.positive == 30 and subject.positive_fraction > 0.8
 
 
