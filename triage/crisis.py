@@ -192,6 +192,7 @@ class _Incident:
     key: str
     last_active: datetime
     subject: Subject
+    label: str = ""  # the subject in words, as last told
     level: Level = "watch"
     criteria: set[str] = field(default_factory=set)
     evidence: dict[str, list[str]] = field(default_factory=dict)
@@ -222,6 +223,7 @@ class CrisisMonitor:
         self._baseline = SpikeDetector(negative_volume)
         self._bucket_start: datetime | None = None
         self._bucket_count = 0
+        self._expected: dict[datetime, float] = {}  # the baseline's usual count per bucket, until it learns
         self._recent_negatives: deque[datetime] = deque()
         self._topics = TopicTracker(self.config.topics)
         self._seen: dict[str, _Seen] = {}
@@ -309,6 +311,7 @@ class CrisisMonitor:
             self._bucket_start = _floor(at, self._bucket)
         while at >= self._bucket_start + self._bucket:
             self._baseline.update(self._bucket_start, self._bucket_count)
+            self._expected.clear()
             self._bucket_start += self._bucket
             self._bucket_count = 0
         self._now = at
@@ -323,7 +326,10 @@ class CrisisMonitor:
         cursor = _floor(start, self._bucket)
         while cursor < now:
             overlap = (min(cursor + self._bucket, now) - max(cursor, start)).total_seconds()
-            expected += self._baseline.expected(cursor) * overlap / self._bucket.total_seconds()
+            usual = self._expected.get(cursor)
+            if usual is None:
+                usual = self._expected[cursor] = self._baseline.expected(cursor)
+            expected += usual * overlap / self._bucket.total_seconds()
             cursor += self._bucket
         return expected
 
@@ -484,6 +490,8 @@ class CrisisMonitor:
         return self._describe(incident, kind, now)
 
     def _describe(self, incident: _Incident, kind: EventKind, now: datetime) -> CrisisEvent:
+        if kind != "quiet":
+            incident.label = self._topics.label(incident.subject.terms)
         criteria = tuple(c for c in CRITERIA if c in incident.criteria)
         return CrisisEvent(
             kind=kind,
@@ -492,7 +500,7 @@ class CrisisMonitor:
             criteria=criteria,
             evidence={c: tuple(incident.evidence.get(c, ())) for c in criteria},
             details={c: incident.details[c] for c in criteria if c in incident.details},
-            subject=incident.subject.label,
+            subject=incident.label,
             topic=incident.subject.key,
             mentions=len(incident.mention_ids),
             mention_ids=tuple(incident.mention_ids),

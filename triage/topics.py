@@ -120,8 +120,12 @@ class MentionTerms:
     link: str | None
 
 
+@lru_cache(maxsize=8_192)
 def analyse(text: str, url: str | None = None) -> MentionTerms:
-    """Terms of a mention: word keys, adjacent pairs ("w1 w2"), hashtags as words, linked pages."""
+    """Terms of a mention: word keys, adjacent pairs ("w1 w2"), hashtags as words, linked pages.
+
+    Cached: ingest files each mention under :func:`topic_of` and the crisis job, moments later,
+    reads its terms again. The result is shared, so callers must not change it."""
     text = unicodedata.normalize("NFKC", text or "")
     found: set[str] = set()
     surface: dict[str, str] = {}
@@ -238,12 +242,20 @@ class TopicConfig(BaseModel):
             "does not change its words by the second; its counts are always fresh)."
         ),
     )
+    recluster_share: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description=(
+            "... and only once this share of the window's negative mentions has come or gone since "
+            "(finding the terms walks the window: in a burst this keeps its cost per mention flat)."
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Subject:
     key: str  # the leading term (stable while the subject lasts)
-    label: str  # readable: the most frequent terms, e.g. "brambleford surgery, letters, data breach"
     terms: frozenset[str]
     negatives: int  # negative mentions in the window about the subject
     negative_total: int  # negative mentions in the window
@@ -457,7 +469,13 @@ class TopicTracker:
         # below are always fresh).
         if self._cluster is None or (
             self._cluster[0] != self._version
-            and (self._cluster[2] is None or now - self._cluster[1] >= self._recluster_after)
+            and (
+                self._cluster[2] is None
+                or (
+                    now - self._cluster[1] >= self._recluster_after
+                    and self._version - self._cluster[0] >= self.config.recluster_share * total
+                )
+            )
         ):
             self._cluster = (self._version, now, self._find_cluster())
         found = self._cluster[2]
@@ -467,7 +485,6 @@ class TopicTracker:
         about = self._follow(members)
         return Subject(
             key=seed,
-            label=self._label(members),
             terms=members,
             negatives=len(about.negative),
             negative_total=total,
@@ -517,12 +534,24 @@ class TopicTracker:
     def _grow(self, seed: str, lifts: dict[str, float], negatives: list[_Item]) -> set[str]:
         """Add terms whose negative mentions mostly already belong to the subject."""
         postings: dict[str, list[int]] = {key: [] for key in lifts}
+        lifted: list[set[str]] = []  # per mention, its terms that may join
+        may_join = postings.keys()
         for index, item in enumerate(negatives):
-            for key in item.terms:
-                if key in postings:
-                    postings[key].append(index)
+            keys = item.terms & may_join
+            for key in keys:
+                postings[key].append(index)
+            lifted.append(keys)
         members = {seed}
-        covered = set(postings[seed])
+        covered: set[int] = set()
+        inside: Counter[str] = Counter()  # per term, its mentions already on the subject
+
+        def cover(indexes: list[int]) -> None:
+            for index in indexes:
+                if index not in covered:
+                    covered.add(index)
+                    inside.update(lifted[index])
+
+        cover(postings[seed])
         candidates = sorted(lifts, key=lambda k: (-self._negative_df[k], k))
         changed = True
         while changed and len(members) < self.config.max_terms:
@@ -531,10 +560,9 @@ class TopicTracker:
                 if key in members or len(members) >= self.config.max_terms:
                     continue
                 carrying = postings[key]
-                inside = sum(1 for index in carrying if index in covered)
-                if inside >= 2 and inside / len(carrying) >= self.config.join_overlap:
+                if inside[key] >= 2 and inside[key] / len(carrying) >= self.config.join_overlap:
                     members.add(key)
-                    covered.update(carrying)
+                    cover(carrying)
                     changed = True
         return members
 
@@ -547,7 +575,8 @@ class TopicTracker:
     def _lift(self, key: str, count: int, total: int) -> float:
         return (count / total) / self._usual(key)
 
-    def _label(self, members: frozenset[str]) -> str:
+    def label(self, members: frozenset[str]) -> str:
+        """Readable subject: its most frequent terms now, e.g. "brambleford surgery, letters, data breach"."""
         ranked = sorted(members, key=lambda k: (-self._negative_df[k], -len(k.split(" ")), k))
         shown: list[str] = []
         for key in ranked:
