@@ -131,6 +131,8 @@ def to_update(event: CrisisEvent, episode_key: str) -> incidents.EpisodeUpdate:
         topic=event.topic,
         mention_ids=[int(i) for i in event.mention_ids],
         details=dict(event.details),
+        why=event.why,
+        samples=[int(i) for i in event.samples],
     )
 
 

@@ -101,6 +101,9 @@ class CrisisConfig(BaseModel):
     evidence_per_criterion: int = Field(
         default=25, ge=1, description="Mentions kept as evidence per criterion."
     )
+    sample_posts: int = Field(
+        default=3, ge=1, description="Posts shown with an incident's evidence (a ten-second read)."
+    )
     match_overlap: float = Field(
         default=0.3,
         gt=0,
@@ -169,6 +172,8 @@ class CrisisEvent:
     mentions: int  # negative mentions of the episode so far
     mention_ids: tuple[str, ...]  # the episode's negative mentions so far
     at: datetime
+    why: str = ""  # the evidence in words a comms lead reads in ten seconds
+    samples: tuple[str, ...] = ()  # a few of its posts to show, the most reposted first
 
 
 def level_for(criteria: Iterable[str]) -> Level:
@@ -185,6 +190,7 @@ class _Seen:
 
     at: datetime
     reposts: int
+    text: str
 
 
 @dataclass(slots=True)
@@ -193,6 +199,9 @@ class _Incident:
     last_active: datetime
     subject: Subject
     label: str = ""  # the subject in words, as last told
+    why: str = ""  # the evidence in words, as last told
+    samples: tuple[str, ...] = ()
+    volume: tuple[int, float] = (0, 0.0)  # negative posts about it in the window, and the usual number
     level: Level = "watch"
     criteria: set[str] = field(default_factory=set)
     evidence: dict[str, list[str]] = field(default_factory=dict)
@@ -294,7 +303,7 @@ class CrisisMonitor:
             tags.append("media")
         if reposts >= self.config.viral_reposts:
             tags.append("viral")
-        self._seen[m.id] = _Seen(at=now, reposts=reposts)
+        self._seen[m.id] = _Seen(at=now, reposts=reposts, text=m.text)
         self._order.append(m.id)
         self._topics.add(m.id, now, found, negative, positive=score.label == "positive", tags=tags)
         if negative:
@@ -429,6 +438,7 @@ class CrisisMonitor:
             self._now or incident.last_active, c.topics.window_minutes
         )
         subject_sigmas = self._baseline.sigmas(count, usual)
+        incident.volume = (count, usual)
         if (
             surge
             and count >= c.min_negative_mentions
@@ -492,6 +502,14 @@ class CrisisMonitor:
     def _describe(self, incident: _Incident, kind: EventKind, now: datetime) -> CrisisEvent:
         if kind != "quiet":
             incident.label = self._topics.label(incident.subject.terms)
+            incident.samples = self._samples(incident)
+            incident.why = say_why(
+                posts=incident.volume[0],
+                usual=incident.volume[1],
+                minutes=self.config.topics.window_minutes,
+                words=incident.label,
+                episode=len(incident.mention_ids),
+            )
         criteria = tuple(c for c in CRITERIA if c in incident.criteria)
         return CrisisEvent(
             kind=kind,
@@ -505,7 +523,15 @@ class CrisisMonitor:
             mentions=len(incident.mention_ids),
             mention_ids=tuple(incident.mention_ids),
             at=now,
+            why=incident.why,
+            samples=incident.samples,
         )
+
+    def _samples(self, incident: _Incident) -> tuple[str, ...]:
+        """Posts to show: the most reposted of the evidence still in the window."""
+        kept = {i: None for ids in incident.evidence.values() for i in ids if i in self._seen}
+        ranked = sorted(kept, key=lambda i: -self._seen[i].reposts)
+        return tuple(ranked[: self.config.sample_posts])
 
     def _expire(self, now: datetime) -> list[CrisisEvent]:
         """Forget mentions older than the window; end incidents that have gone quiet."""
@@ -522,6 +548,19 @@ class CrisisMonitor:
         return events
 
 
+def say_why(*, posts: int, usual: float, minutes: int, words: str, episode: int) -> str:
+    """The evidence in one sentence: how many posts against how many usual, and what about.
+
+    >>> say_why(posts=64, usual=1.2, minutes=60, words="brambleford surgery, letters", episode=90)
+    '64 negative posts in the last 60 min about brambleford surgery, letters, where about 1 is usual at this time (90 in the episode so far).'
+    """
+    usual_words = f"about {usual:.0f} {'is' if round(usual) == 1 else 'are'} usual" if usual >= 0.5 else "almost none are usual"
+    return (
+        f"{posts} negative post{'s' if posts != 1 else ''} in the last {minutes} min about {words}, "
+        f"where {usual_words} at this time ({episode} in the episode so far)."
+    )
+
+
 def _floor(at: datetime, step: timedelta) -> datetime:
     origin = at.replace(hour=0, minute=0, second=0, microsecond=0)
     return origin + ((at - origin) // step) * step
@@ -535,4 +574,5 @@ __all__ = [
     "CrisisMonitor",
     "ObservedMention",
     "level_for",
+    "say_why",
 ]

@@ -393,3 +393,16 @@ def test_a_trickle_after_the_episode_lets_it_go_quiet() -> None:
     # The subject last stood out about an hour in; quiet_minutes (3 h) later it is over, while
     # the trickle still goes on (it runs until 20:00).
     assert quiet[0].at < start + timedelta(hours=5)
+
+
+def test_every_incident_says_why_in_a_sentence() -> None:
+    stream = Stream()
+    before, start = history(stream)
+    burst = stream.burst(start, 40)
+    burst.append(stream.make(start + timedelta(minutes=3), SUBJECT[0], reposts=400))
+    events = feed(CrisisMonitor(), [*before, *burst])
+    last = [e for e in events if e.kind != "quiet"][-1]
+    assert last.why.startswith(f"{last.mentions} negative posts in the last 60 min about {last.subject}")
+    assert "usual at this time" in last.why
+    assert last.samples[0] == burst[-1].id  # the most reposted post is shown first
+    assert len(last.samples) == 3 and set(last.samples) <= set(last.mention_ids)
