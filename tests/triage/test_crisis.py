@@ -406,3 +406,13 @@ def test_every_incident_says_why_in_a_sentence() -> None:
     assert "usual at this time" in last.why
     assert last.samples[0] == burst[-1].id  # the most reposted post is shown first
     assert len(last.samples) == 3 and set(last.samples) <= set(last.mention_ids)
+
+
+def test_every_crisis_constant_is_listed_in_the_example_config() -> None:
+    from pathlib import Path
+
+    from triage.topics import TopicConfig
+
+    example = (Path(__file__).resolve().parents[2] / "config" / "example.toml").read_text()
+    names = [n for n in CrisisConfig.model_fields if n not in ("topics", "negative_volume")]
+    assert [n for n in [*names, *TopicConfig.model_fields] if f"# {n} = " not in example] == []
