@@ -5,7 +5,7 @@
 Reads ``$BENCH_DATA/streams-dev/*.jsonl`` and their truth. Each dev stream's everyday traffic
 (its crisis episodes' posts taken out, its decoys kept) is the background of new streams; the
 crisis episodes of both dev streams (their posts: lines in the episode's span carrying one of
-its subject keywords) are placed into it again at other times, in other shapes:
+its subject keywords; the span itself leaves the background) are placed into it again at other times, in other shapes:
 
 - ``moved``: as it happened, on another day and hour;
 - ``slow_burn``: the same posts spread over a day, so the story builds slowly;
@@ -63,7 +63,7 @@ class DevStream:
     lines: list[dict[str, Any]]  # valid lines, in delivery order
     truth: dict[str, Any]
     episodes: list[Episode]
-    background: list[dict[str, Any]]  # everything but the crisis episodes' posts
+    background: list[dict[str, Any]]  # everything outside the crisis episodes' spans
 
 
 def _valid(line: str) -> dict[str, Any] | None:
@@ -94,8 +94,12 @@ def load_dev(root: Path) -> list[DevStream]:
             posts, media = [], set()
             for index, item in enumerate(lines):
                 at = parse_time(item["created_at"])
-                if start <= at <= end and any(w in item["text"].lower() for w in words):
-                    taken.add(index)
+                if not start <= at <= end:
+                    continue
+                # The whole span leaves the background: the story's posts without its keywords
+                # ("the practice posted my results") would otherwise be a crisis nobody labelled.
+                taken.add(index)
+                if any(w in item["text"].lower() for w in words):
                     if item["author"].get("handle") in media_handles or item.get("url"):
                         media.add(len(posts))
                     posts.append((at - start, item))
