@@ -306,7 +306,7 @@ def main() -> int:
 # --- held-out checks ---------------------------------------------------------------------------
 
 TARGET = "target: median <= 5 min, max <= 15 min, no false incidents"
-SWEEP_NOTE = "the default, half and twice it (counts: -/+ a step)"
+SWEEP_NOTE = "the default and a value either side of it"
 # Every decision constant of CrisisConfig and TopicConfig, with the values tried beside the default.
 SWEEP: dict[str, tuple] = {
     "bucket_minutes": (3, 10),
