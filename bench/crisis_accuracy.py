@@ -133,7 +133,9 @@ def read_lines(lines: list, scorer, cache: dict | None = None) -> Replay:
     return replay
 
 
-def run_monitor(replay: Replay, config: CrisisConfig | None = None) -> tuple[list[CrisisEvent], dict[str, Incident]]:
+def run_monitor(
+    replay: Replay, config: CrisisConfig | None = None
+) -> tuple[list[CrisisEvent], dict[str, Incident]]:
     monitor = CrisisMonitor(config)
     events: list[CrisisEvent] = []
     for mention, _ in replay.mentions:
@@ -206,7 +208,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="list every incident")
     parser.add_argument("--seeds", default="1,2", help="seeds of the generated streams ('' for none)")
-    parser.add_argument("--no-loso", action="store_true", help="skip the leave-one-stream-out sweep (minutes)")
+    parser.add_argument(
+        "--no-loso", action="store_true", help="skip the leave-one-stream-out sweep (minutes)"
+    )
     args = parser.parse_args()
     root = os.environ.get("BENCH_DATA")
     if not root:
@@ -384,7 +388,13 @@ def words(o: dict[str, Any]) -> str:
 def merit(o: dict[str, Any]) -> tuple:
     """Better is: more episodes at their level, fewer false incidents and duplicates, then faster."""
     lat = o["latencies"]
-    return (o["detected"], -o["false"], -o["duplicates"], -(max(lat) if lat else 1e9), -(statistics.median(lat) if lat else 1e9))
+    return (
+        o["detected"],
+        -o["false"],
+        -o["duplicates"],
+        -(max(lat) if lat else 1e9),
+        -(statistics.median(lat) if lat else 1e9),
+    )
 
 
 def leave_one_stream_out(dev: dict[str, tuple[Replay, dict]]) -> None:
@@ -418,7 +428,8 @@ def leave_one_stream_out(dev: dict[str, tuple[Replay, dict]]) -> None:
         held.append(result)
         print(f"  held out {test}: {words(result)}")
     print(f"  all held out: {words(merged(held))}   ({TARGET})")
-    print(f"  constants the other stream would move: {'; '.join(moved) if moved else 'none (every default is as good or better)'}")
+    moved_words = "; ".join(moved) if moved else "none (every default is as good or better)"
+    print(f"  constants the other stream would move: {moved_words}")
     # Which constants decide anything here: a value beside the default that changes a figure.
     for name, values in SWEEP.items():
         default = default_of(name)
@@ -428,7 +439,10 @@ def leave_one_stream_out(dev: dict[str, tuple[Replay, dict]]) -> None:
             base = merged([runs[(s, name, default)] for s in names])
             if merit(o) != merit(base):
                 changes.append(f"{value}: {words(o)}")
-        print(f"    {name} = {default}: " + ("; ".join(changes) if changes else "no figure changes at " + ", ".join(map(str, values))))
+        print(
+            f"    {name} = {default}: "
+            + ("; ".join(changes) if changes else "no figure changes at " + ", ".join(map(str, values)))
+        )
 
 
 def generated_figures(root: Path, scorer, cache: dict, seeds: list[int]) -> None:
@@ -448,7 +462,11 @@ def generated_figures(root: Path, scorer, cache: dict, seeds: list[int]) -> None
         print(
             f"    {shape:12} at level {sum(r['detected'] for r in rows)}/{len(rows)}, latency "
             + (f"median {statistics.median(lat):.1f} max {max(lat):.1f} min" if lat else "-")
-            + (f", missed: {', '.join(r['id'] for r in rows if not r['detected'])}" if not all(r["detected"] for r in rows) else "")
+            + (
+                f", missed: {', '.join(r['id'] for r in rows if not r['detected'])}"
+                if not all(r["detected"] for r in rows)
+                else ""
+            )
         )
     print(f"  all generated: {words(total)}   ({TARGET})")
 

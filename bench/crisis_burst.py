@@ -57,7 +57,9 @@ class Pool:
             out = []
             for post in posts:
                 score = scorer.score(
-                    MentionInput(text=post.text, platform="x", kind=post.kind, author_handle="someone", url=post.url)
+                    MentionInput(
+                        text=post.text, platform="x", kind=post.kind, author_handle="someone", url=post.url
+                    )
                 )
                 out.append((post.text, post.url, score))
             return out
@@ -91,7 +93,9 @@ def history(pool: Pool) -> list[ObservedMention]:
 def burst(pool: Pool, per_hour: int, minutes: int) -> list[ObservedMention]:
     start = BENCH_START + timedelta(days=HISTORY_DAYS, hours=13)
     step = 3600 / per_hour
-    return [pool.mention(start + timedelta(seconds=i * step), burst=True) for i in range(per_hour * minutes // 60)]
+    return [
+        pool.mention(start + timedelta(seconds=i * step), burst=True) for i in range(per_hour * minutes // 60)
+    ]
 
 
 def batches(mentions: Sequence[ObservedMention]) -> list[list[ObservedMention]]:
@@ -104,6 +108,19 @@ def batches(mentions: Sequence[ObservedMention]) -> list[list[ObservedMention]]:
             start = m.created_at
         out[-1].append(m)
     return out
+
+
+def run(monitor: CrisisMonitor, mentions: list[ObservedMention], *, batched: bool) -> tuple[list, float]:
+    """Feed the burst as the crisis job does (batches) or as the replay does; events and ms a mention."""
+    events: list = []
+    started = time.process_time()
+    if batched:
+        for chunk in batches(mentions):
+            events.extend(monitor.observe_batch(chunk))
+    else:
+        for m in mentions:
+            events.extend(monitor.observe(m))
+    return events, (time.process_time() - started) * 1000 / max(len(mentions), 1)
 
 
 def cpu_per_mention(run: Callable[[], object], mentions: int) -> float:
@@ -130,21 +147,16 @@ def main() -> int:
     vader_ms = cpu_per_mention(lambda: [vader.polarity_scores(t) for t in sample], len(sample))
     warmed = CrisisMonitor()
     quiet_ms = cpu_per_mention(lambda: warmed.observe_batch(quiet), len(quiet))
-    print(f"baselines (same run): bare VADER {vader_ms:.3f} ms a mention; the monitor on the ordinary week "
-          f"{quiet_ms:.3f} ms a mention ({len(quiet):,} mentions)")
+    print(
+        f"baselines (same run): bare VADER {vader_ms:.3f} ms a mention; the monitor on the ordinary week "
+        f"{quiet_ms:.3f} ms a mention ({len(quiet):,} mentions)"
+    )
 
     results: dict[str, dict[int, float]] = {"batch": {}, "per mention": {}}
     for mode, results_for in results.items():
         for rate in rates:
-            monitor = copy.deepcopy(warmed)
             mentions = bursts[rate]
-            if mode == "batch":
-                chunks = batches(mentions)
-                feed = lambda: [e for c in chunks for e in monitor.observe_batch(c)]  # noqa: E731
-            else:
-                feed = lambda: [e for m in mentions for e in monitor.observe(m)]  # noqa: E731
-            events: list = []
-            ms = cpu_per_mention(lambda: events.extend(feed()), len(mentions))
+            events, ms = run(copy.deepcopy(warmed), mentions, batched=mode == "batch")
             results_for[rate] = ms
             opened = [e for e in events if e.kind == "open"]
             if not opened:

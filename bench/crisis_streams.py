@@ -5,7 +5,8 @@
 Reads ``$BENCH_DATA/streams-dev/*.jsonl`` and their truth. Each dev stream's everyday traffic
 (its crisis episodes' posts taken out, its decoys kept) is the background of new streams; the
 crisis episodes of both dev streams (their posts: lines in the episode's span carrying one of
-its subject keywords; the span itself leaves the background) are placed into it again at other times, in other shapes:
+its subject keywords; the span itself leaves the background) are placed into it again at
+other times, in other shapes:
 
 - ``moved``: as it happened, on another day and hour;
 - ``slow_burn``: the same posts spread over a day, so the story builds slowly;
@@ -124,7 +125,9 @@ def _shaped(episode: Episode, shape: str) -> list[tuple[timedelta, dict[str, Any
     return list(posts)
 
 
-def _slot(rng: random.Random, background: DevStream, shape: str, taken: list[tuple[datetime, datetime]]) -> datetime:
+def _slot(
+    rng: random.Random, background: DevStream, shape: str, taken: list[tuple[datetime, datetime]]
+) -> datetime:
     """A start time inside the background's span, clear of its decoys and of placed episodes."""
     first = parse_time(background.lines[0]["created_at"]) + timedelta(days=4)
     last = parse_time(background.lines[-1]["created_at"]) - timedelta(days=2)

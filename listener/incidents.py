@@ -360,7 +360,9 @@ def describe(session: Session, settings: Settings, incident: Incident) -> str:
     ]
     if incident.summary.get("why"):
         lines.append(f"Why: {incident.summary['why']}")
-        lines += [f"    e.g. {example}" for example in _examples(session, incident.summary.get("samples", []))]
+        lines += [
+            f"    e.g. {example}" for example in _examples(session, incident.summary.get("samples", []))
+        ]
     lines += [
         "",
         "Crisis criteria met (policy 7.2):",

@@ -333,7 +333,15 @@ class SubjectMentions:
     its mentions that are not positive, per tag the caller gave them (emotive, legal, ...).
     """
 
-    __slots__ = ("terms", "epoch", "negative", "mentions", "positive", "tagged_negative", "tagged_not_positive")
+    __slots__ = (
+        "terms",
+        "epoch",
+        "negative",
+        "mentions",
+        "positive",
+        "tagged_negative",
+        "tagged_not_positive",
+    )
 
     def __init__(self, terms: frozenset[str], epoch: int) -> None:
         self.terms = terms
@@ -534,7 +542,7 @@ class TopicTracker:
     def _grow(self, seed: str, lifts: dict[str, float], negatives: list[_Item]) -> set[str]:
         """Add terms whose negative mentions mostly already belong to the subject."""
         postings: dict[str, list[int]] = {key: [] for key in lifts}
-        lifted: list[set[str]] = []  # per mention, its terms that may join
+        lifted: list[frozenset[str] | set[str]] = []  # per mention, its terms that may join
         may_join = postings.keys()
         for index, item in enumerate(negatives):
             keys = item.terms & may_join
