@@ -416,3 +416,35 @@ def test_every_crisis_constant_is_listed_in_the_example_config() -> None:
     example = (Path(__file__).resolve().parents[2] / "config" / "example.toml").read_text()
     names = [n for n in CrisisConfig.model_fields if n not in ("topics", "negative_volume")]
     assert [n for n in [*names, *TopicConfig.model_fields] if f"# {n} = " not in example] == []
+
+
+def test_batches_find_the_same_episode_as_mention_by_mention() -> None:
+    def mentions() -> list[ObservedMention]:
+        stream = Stream()
+        before, start = history(stream)
+        crisis = stream.burst(start, 40, emotive=0.8, legal=["solicitor"])
+        return sorted(
+            [*before, *crisis, *stream.everyday(start + timedelta(minutes=1), 5)], key=lambda m: m.created_at
+        )
+
+    one_by_one = feed(CrisisMonitor(), mentions())
+    monitor = CrisisMonitor()
+    batched: list[CrisisEvent] = []
+    everything = mentions()
+    for i in range(0, len(everything), 25):  # what a crisis job reads per run
+        batched.extend(monitor.observe_batch(everything[i : i + 25]))
+    assert len(keys(batched)) == len(keys(one_by_one)) == 1
+    assert top_level(batched) == top_level(one_by_one) == "crisis"
+    assert len(batched) < len(one_by_one)  # judged once per batch, not once per mention
+
+
+def test_one_long_batch_is_still_judged_as_it_happened() -> None:
+    """A backlog read in one batch (a restart after an outage): judged every
+    ``batch_judge_seconds`` of post time, so the episode opens when it did, not at the end."""
+    stream = Stream()
+    before, start = history(stream)
+    crisis = stream.burst(start, 40)
+    after = stream.everyday(start + timedelta(minutes=20), 6)
+    events = CrisisMonitor().observe_batch(sorted([*before, *crisis, *after], key=lambda m: m.created_at))
+    opened = [e for e in events if e.kind == "open"]
+    assert len(opened) == 1 and opened[0].at < start + timedelta(minutes=10)
