@@ -163,7 +163,8 @@ def test_old_mentions_leave_the_window() -> None:
 
 
 def test_running_counts_of_the_subject_match_a_recount_as_mentions_leave() -> None:
-    tracker = TopicTracker(TopicConfig(window_minutes=30))
+    # The subject's terms stay put (no re-clustering), so its counts follow mentions leaving.
+    tracker = TopicTracker(TopicConfig(window_minutes=30, recluster_seconds=3600))
     at = feed_background(tracker, days=1)
     texts = {}
     for i in range(60):
