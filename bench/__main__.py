@@ -15,6 +15,7 @@ BENCHES = (
     "triage_accuracy",
     "spikes_accuracy",
     "crisis_accuracy",
+    "crisis_burst",
     "replay_score",
     "pipeline",
     "queue",

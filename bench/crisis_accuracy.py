@@ -23,7 +23,7 @@ import json
 import os
 import statistics
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from listener.intake.triage_setup import build_scorer  # noqa: E402
 from listener.paths import load_config_toml  # noqa: E402
-from triage.crisis import LEVELS, CrisisEvent, CrisisMonitor, ObservedMention  # noqa: E402
+from triage.crisis import LEVELS, CrisisConfig, CrisisEvent, CrisisMonitor, ObservedMention  # noqa: E402
 from triage.model import MentionInput  # noqa: E402
 
 MATCH_AFTER = timedelta(minutes=60)
@@ -68,13 +68,20 @@ def parse_time(value: Any) -> datetime | None:
         return None
 
 
-def read_stream(path: Path, scorer) -> Replay:
+def read_stream(path: Path, scorer, cache: dict | None = None) -> Replay:
+    return read_lines(path.read_text(encoding="utf-8").splitlines(), scorer, cache)
+
+
+def read_lines(lines: list, scorer, cache: dict | None = None) -> Replay:
+    """Lines (JSON text, or already parsed) as the replay reads them. ``cache`` keeps scores by
+    what they depend on, for streams that repeat posts (the generated ones)."""
     replay = Replay()
     seen: set[tuple[str, str]] = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
+    cache = {} if cache is None else cache
+    for line in lines:
         replay.lines += 1
         try:
-            item = json.loads(line)
+            item = json.loads(line) if isinstance(line, str) else line
         except json.JSONDecodeError:
             replay.rejected += 1
             continue
@@ -99,18 +106,18 @@ def read_stream(path: Path, scorer) -> Replay:
         followers = int(author.get("followers") or 0)
         reposts = int(item.get("reposts") or 0)
         url = item.get("url") if isinstance(item.get("url"), str) else None
-        score = scorer.score(
-            MentionInput(
-                text=item["text"],
-                platform=str(item.get("platform", "x")),
-                kind=str(item.get("kind", "mention")),
-                author_handle=handle,
-                author_followers=followers,
-                reposts=reposts,
-                url=url,
-                created_at=created,
-            )
+        mention_input = MentionInput(
+            text=item["text"],
+            platform=str(item.get("platform", "x")),
+            kind=str(item.get("kind", "mention")),
+            author_handle=handle,
+            author_followers=followers,
+            reposts=reposts,
+            url=url,
         )
+        score = cache.get(mention_input)
+        if score is None:
+            score = cache[mention_input] = scorer.score(replace(mention_input, created_at=created))
         mention = ObservedMention(
             id=f"{key[0]}:{key[1]}",
             created_at=created,
@@ -126,8 +133,10 @@ def read_stream(path: Path, scorer) -> Replay:
     return replay
 
 
-def run_monitor(replay: Replay) -> tuple[list[CrisisEvent], dict[str, Incident]]:
-    monitor = CrisisMonitor()
+def run_monitor(
+    replay: Replay, config: CrisisConfig | None = None
+) -> tuple[list[CrisisEvent], dict[str, Incident]]:
+    monitor = CrisisMonitor(config)
     events: list[CrisisEvent] = []
     for mention, _ in replay.mentions:
         events.extend(monitor.observe(mention))
@@ -198,6 +207,10 @@ def evaluate(truth: dict, incidents: dict[str, Incident], verbose: bool) -> dict
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="list every incident")
+    parser.add_argument("--seeds", default="1,2", help="seeds of the generated streams ('' for none)")
+    parser.add_argument(
+        "--no-loso", action="store_true", help="skip the leave-one-stream-out sweep (minutes)"
+    )
     args = parser.parse_args()
     root = os.environ.get("BENCH_DATA")
     if not root:
@@ -212,11 +225,14 @@ def main() -> int:
     handles = {h.lower() for h in media.get("handles", [])}
     scorer = build_scorer(media.get("handles", []), media.get("domains", []))
 
+    cache: dict = {}
+    dev: dict[str, tuple[Replay, dict]] = {}
     latencies: list[float] = []
     totals = {"crisis": 0, "detected": 0, "duplicates": 0, "false": 0, "tp": 0, "fp": 0, "fn": 0}
     for path in streams:
         truth = json.loads(path.with_suffix(".truth.json").read_text())
-        replay = read_stream(path, scorer)
+        replay = read_stream(path, scorer, cache)
+        dev[path.stem] = (replay, truth)
         events, incidents = run_monitor(replay)
         result = evaluate(truth, incidents, args.verbose)
         counts_ok = (replay.lines, replay.new, replay.duplicates, replay.rejected) == (
@@ -281,7 +297,178 @@ def main() -> int:
         f"duplicates {totals['duplicates']}, false incidents {totals['false']}, "
         f"criteria recall {recall:.2f} precision {precision:.2f}"
     )
+    if not args.no_loso:
+        print(f"\nleave-one-stream-out (each constant chosen on the other stream from {SWEEP_NOTE}):")
+        leave_one_stream_out(dev)
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    if seeds:
+        print(f"\ngenerated streams (bench/crisis_streams.py, seeds {args.seeds}; default constants):")
+        generated_figures(Path(root), scorer, cache, seeds)
     return 0
+
+
+# --- held-out checks ---------------------------------------------------------------------------
+
+TARGET = "target: median <= 5 min, max <= 15 min, no false incidents"
+SWEEP_NOTE = "the default and a value either side of it"
+# Every decision constant of CrisisConfig and TopicConfig, with the values tried beside the default.
+SWEEP: dict[str, tuple] = {
+    "bucket_minutes": (3, 10),
+    "surge_minutes": (15, 60),
+    "surge_sigmas": (2.0, 8.0),
+    "min_negative_mentions": (4, 16),
+    "sole_subject_share": (0.3, 0.9),
+    "max_positive_share": (0.2, 0.8),
+    "emotive_level": (0.25, 0.75),
+    "emotive_share": (0.15, 0.6),
+    "emotive_mentions": (2, 10),
+    "viral_reposts": (500, 2000),
+    "legal_mentions": (1, 6),
+    "legal_share": (0.05, 0.2),
+    "media_mentions": (2, 4),
+    "quiet_minutes": (90, 360),
+    "match_overlap": (0.15, 0.6),
+    "same_overlap": (0.15, 0.6),
+    "same_min_terms": (1, 4),
+    "update_growth": (1.1, 2.0),
+    "topics.window_minutes": (30, 120),
+    "topics.min_mentions": (3, 10),
+    "topics.min_lift": (2.0, 8.0),
+    "topics.join_overlap": (0.25, 0.75),
+    "topics.max_terms": (12, 50),
+    "topics.background_half_life_days": (3.5, 14.0),
+}
+
+
+def config_with(name: str, value) -> CrisisConfig:
+    if name.startswith("topics."):
+        return CrisisConfig.model_validate({"topics": {name.split(".", 1)[1]: value}})
+    return CrisisConfig.model_validate({name: value})
+
+
+def default_of(name: str):
+    config = CrisisConfig()
+    if name.startswith("topics."):
+        return getattr(config.topics, name.split(".", 1)[1])
+    return getattr(config, name)
+
+
+def outcome(replay: Replay, truth: dict, config: CrisisConfig | None = None) -> dict[str, Any]:
+    _, incidents = run_monitor(replay, config)
+    result = evaluate(truth, incidents, False)
+    crisis = [r for r in result["episodes"] if r["kind"] == "crisis"]
+    return {
+        "crisis": len(crisis),
+        "detected": sum(1 for r in crisis if r["detected"]),
+        "latencies": [r["latency"] for r in crisis if r["latency"] is not None],
+        "false": len(result["false"]),
+        "duplicates": sum(max(0, r["incidents"] - 1) for r in crisis),
+        "rows": crisis,
+    }
+
+
+def merged(outcomes: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = ("crisis", "detected", "false", "duplicates")
+    out: dict[str, Any] = {k: sum(o[k] for o in outcomes) for k in keys}
+    out["latencies"] = [x for o in outcomes for x in o["latencies"]]
+    out["rows"] = [r for o in outcomes for r in o["rows"]]
+    return out
+
+
+def words(o: dict[str, Any]) -> str:
+    lat = o["latencies"]
+    median = f"{statistics.median(lat):.1f}" if lat else "-"
+    worst = f"{max(lat):.1f}" if lat else "-"
+    return (
+        f"at level {o['detected']}/{o['crisis']}, latency median {median} max {worst} min, "
+        f"false incidents {o['false']}, duplicates {o['duplicates']}"
+    )
+
+
+def merit(o: dict[str, Any]) -> tuple:
+    """Better is: more episodes at their level, fewer false incidents and duplicates, then faster."""
+    lat = o["latencies"]
+    return (
+        o["detected"],
+        -o["false"],
+        -o["duplicates"],
+        -(max(lat) if lat else 1e9),
+        -(statistics.median(lat) if lat else 1e9),
+    )
+
+
+def leave_one_stream_out(dev: dict[str, tuple[Replay, dict]]) -> None:
+    names = sorted(dev)
+    runs: dict[tuple[str, str, Any], dict[str, Any]] = {}
+    for stream in names:
+        replay, truth = dev[stream]
+        base = outcome(replay, truth)
+        for name, values in SWEEP.items():
+            runs[(stream, name, default_of(name))] = base
+            for value in values:
+                runs[(stream, name, value)] = outcome(replay, truth, config_with(name, value))
+    held: list[dict[str, Any]] = []
+    moved: list[str] = []
+    for test in names:
+        train = [s for s in names if s != test]
+        chosen: dict[str, Any] = {}
+        for name, values in SWEEP.items():
+            default = default_of(name)
+            candidates = [default, *values]  # ties keep the default
+            chosen[name] = max(candidates, key=lambda v: merit(merged([runs[(s, name, v)] for s in train])))
+            if chosen[name] != default:
+                moved.append(f"{name}={chosen[name]} (trained on {', '.join(train)})")
+        config = CrisisConfig.model_validate(
+            {
+                **{k: v for k, v in chosen.items() if not k.startswith("topics.")},
+                "topics": {k.split(".", 1)[1]: v for k, v in chosen.items() if k.startswith("topics.")},
+            }
+        )
+        result = outcome(*dev[test], config)
+        held.append(result)
+        print(f"  held out {test}: {words(result)}")
+    print(f"  all held out: {words(merged(held))}   ({TARGET})")
+    moved_words = "; ".join(moved) if moved else "none (every default is as good or better)"
+    print(f"  constants the other stream would move: {moved_words}")
+    # Which constants decide anything here: a value beside the default that changes a figure.
+    for name, values in SWEEP.items():
+        default = default_of(name)
+        changes = []
+        for value in values:
+            o = merged([runs[(s, name, value)] for s in names])
+            base = merged([runs[(s, name, default)] for s in names])
+            if merit(o) != merit(base):
+                changes.append(f"{value}: {words(o)}")
+        print(
+            f"    {name} = {default}: "
+            + ("; ".join(changes) if changes else "no figure changes at " + ", ".join(map(str, values)))
+        )
+
+
+def generated_figures(root: Path, scorer, cache: dict, seeds: list[int]) -> None:
+    from bench.crisis_streams import SHAPES, generate, load_dev
+
+    dev = load_dev(root)
+    outcomes = []
+    for seed in seeds:
+        for name, lines, truth in generate(dev, seed):
+            result = outcome(read_lines(lines, scorer, cache), truth)
+            outcomes.append(result)
+            print(f"  {name}: {words(result)}")
+    total = merged(outcomes)
+    for shape in SHAPES:
+        rows = [r for r in total["rows"] if r["id"].endswith("@" + shape)]
+        lat = [r["latency"] for r in rows if r["latency"] is not None]
+        print(
+            f"    {shape:12} at level {sum(r['detected'] for r in rows)}/{len(rows)}, latency "
+            + (f"median {statistics.median(lat):.1f} max {max(lat):.1f} min" if lat else "-")
+            + (
+                f", missed: {', '.join(r['id'] for r in rows if not r['detected'])}"
+                if not all(r["detected"] for r in rows)
+                else ""
+            )
+        )
+    print(f"  all generated: {words(total)}   ({TARGET})")
 
 
 if __name__ == "__main__":

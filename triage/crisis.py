@@ -41,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from triage.model import Score
 from triage.spikes import SpikeConfig, SpikeDetector
-from triage.topics import Subject, TopicConfig, TopicTracker, analyse
+from triage.topics import Fifo, Subject, SubjectMentions, TopicConfig, TopicTracker, analyse
 
 CRITERIA = ("sole_subject", "emotive", "legal", "media")
 Level = Literal["watch", "alert", "crisis"]
@@ -101,6 +101,43 @@ class CrisisConfig(BaseModel):
     evidence_per_criterion: int = Field(
         default=25, ge=1, description="Mentions kept as evidence per criterion."
     )
+    sample_posts: int = Field(
+        default=3, ge=1, description="Posts shown with an incident's evidence (a ten-second read)."
+    )
+    match_overlap: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        description=(
+            "A dominant subject belongs to an active incident when this share of its negative "
+            "mentions are already the incident's (the story goes on under new leading words)."
+        ),
+    )
+    same_overlap: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        description=(
+            "Or when the two share this share of the smaller one's terms (a story's leading term "
+            "drifts as phrasings come and go)."
+        ),
+    )
+    same_min_terms: int = Field(
+        default=2, ge=1, description="... and at least this many terms (one shared word is chance)."
+    )
+    batch_judge_seconds: int = Field(
+        default=60,
+        gt=0,
+        description=(
+            "observe_batch judges at the end of a batch and at least this often in stream time "
+            "within it: less than a polling interval, so a batch never delays an alert."
+        ),
+    )
+    update_growth: float = Field(
+        default=1.2,
+        gt=1,
+        description="Tell again when the episode has grown by this factor since it was last told.",
+    )
     topics: TopicConfig = Field(default_factory=TopicConfig)
     negative_volume: SpikeConfig = Field(
         default_factory=SpikeConfig, description="Baseline of negative mentions per bucket."
@@ -135,6 +172,8 @@ class CrisisEvent:
     mentions: int  # negative mentions of the episode so far
     mention_ids: tuple[str, ...]  # the episode's negative mentions so far
     at: datetime
+    why: str = ""  # the evidence in words a comms lead reads in ten seconds
+    samples: tuple[str, ...] = ()  # a few of its posts to show, the most reposted first
 
 
 def level_for(criteria: Iterable[str]) -> Level:
@@ -150,13 +189,8 @@ class _Seen:
     """What the monitor keeps of a mention while it is in the window."""
 
     at: datetime
-    negative: bool
-    positive: bool
-    emotive: bool
-    legal: bool
-    media: bool
     reposts: int
-    terms: frozenset[str]
+    text: str
 
 
 @dataclass(slots=True)
@@ -164,6 +198,10 @@ class _Incident:
     key: str
     last_active: datetime
     subject: Subject
+    label: str = ""  # the subject in words, as last told
+    why: str = ""  # the evidence in words, as last told
+    samples: tuple[str, ...] = ()
+    volume: tuple[int, float] = (0, 0.0)  # negative posts about it in the window, and the usual number
     level: Level = "watch"
     criteria: set[str] = field(default_factory=set)
     evidence: dict[str, list[str]] = field(default_factory=dict)
@@ -171,6 +209,13 @@ class _Incident:
     mention_ids: dict[str, None] = field(default_factory=dict)  # ordered set
     reported: tuple[Level, frozenset[str], tuple[int, ...]] | None = None  # what the last event said
     reported_mentions: int = 0
+    # The subject's negative mentions before ``synced[1]`` (a position in the subject's running
+    # list, for subject terms ``synced[0]``) are all in ``mention_ids``.
+    synced: tuple[int, int] = (0, 0)
+    # Otherwise: positions of the subject's mentions found in ``mention_ids`` by one pass over
+    # the subject's mentions for terms ``known_epoch``.
+    known_epoch: int = 0
+    known_positions: deque[int] = field(default_factory=deque)
 
 
 class CrisisMonitor:
@@ -187,6 +232,7 @@ class CrisisMonitor:
         self._baseline = SpikeDetector(negative_volume)
         self._bucket_start: datetime | None = None
         self._bucket_count = 0
+        self._expected: dict[datetime, float] = {}  # the baseline's usual count per bucket, until it learns
         self._recent_negatives: deque[datetime] = deque()
         self._topics = TopicTracker(self.config.topics)
         self._seen: dict[str, _Seen] = {}
@@ -199,32 +245,36 @@ class CrisisMonitor:
 
     def observe(self, m: ObservedMention) -> list[CrisisEvent]:
         """Take one scored mention (in created_at order); return what changed."""
-        self._advance(m.created_at)
-        now = self._now or m.created_at
-        if m.id in self._seen:
+        if not self._take(m):
             return []
-        found = analyse(m.text, m.url)
-        score = m.score
-        negative = score.label == "negative"
-        seen = _Seen(
-            at=now,
-            negative=negative,
-            positive=score.label == "positive",
-            emotive=score.emotive >= self.config.emotive_level,
-            legal=bool(score.legal_terms),
-            media=score.media,
-            reposts=max(m.reposts, 0),
-            terms=found.terms,
-        )
-        self._seen[m.id] = seen
-        self._order.append(m.id)
-        self._topics.add(m.id, now, found, negative, positive=seen.positive)
-        if negative:
-            self._bucket_count += 1
-            self._recent_negatives.append(now)
-        if not negative and not self._incidents:
+        now = self._now or m.created_at
+        if m.score.label != "negative" and not self._incidents:
             return self._expire(now)
         return self._evaluate(now)
+
+    def observe_batch(self, mentions: Iterable[ObservedMention]) -> list[CrisisEvent]:
+        """Take a batch of scored mentions (in created_at order) and judge once, at its end.
+
+        What a job reading the store in batches wants: the running counts follow every mention,
+        the evaluation runs once per batch, and at least every ``batch_judge_seconds`` of stream
+        time inside it (a backlog read in one batch is still judged as it happened).
+        """
+        events: list[CrisisEvent] = []
+        every = timedelta(seconds=self.config.batch_judge_seconds)
+        judged: datetime | None = None
+        pending = False
+        for m in mentions:
+            if not self._take(m):
+                continue
+            now = self._now or m.created_at
+            judged = judged or now
+            pending = True
+            if now - judged >= every:
+                events.extend(self._evaluate(now))
+                judged, pending = now, False
+        if pending and self._now is not None:
+            events.extend(self._evaluate(self._now))
+        return events
 
     def tick(self, now: datetime) -> list[CrisisEvent]:
         """Let time pass (no new mentions): closes buckets, lets quiet incidents end."""
@@ -233,6 +283,33 @@ class CrisisMonitor:
 
     def active_incidents(self) -> list[str]:
         return [incident.key for incident in self._incidents]
+
+    def _take(self, m: ObservedMention) -> bool:
+        """Count one mention in: the clock, the volume, the window. False for one already in."""
+        self._advance(m.created_at)
+        now = self._now or m.created_at
+        if m.id in self._seen:
+            return False
+        found = analyse(m.text, m.url)
+        score = m.score
+        negative = score.label == "negative"
+        reposts = max(m.reposts, 0)
+        tags = []
+        if score.emotive >= self.config.emotive_level:
+            tags.append("emotive")
+        if score.legal_terms:
+            tags.append("legal")
+        if score.media:
+            tags.append("media")
+        if reposts >= self.config.viral_reposts:
+            tags.append("viral")
+        self._seen[m.id] = _Seen(at=now, reposts=reposts, text=m.text)
+        self._order.append(m.id)
+        self._topics.add(m.id, now, found, negative, positive=score.label == "positive", tags=tags)
+        if negative:
+            self._bucket_count += 1
+            self._recent_negatives.append(now)
+        return True
 
     # -- time and volume -------------------------------------------------------------------
 
@@ -243,6 +320,7 @@ class CrisisMonitor:
             self._bucket_start = _floor(at, self._bucket)
         while at >= self._bucket_start + self._bucket:
             self._baseline.update(self._bucket_start, self._bucket_count)
+            self._expected.clear()
             self._bucket_start += self._bucket
             self._bucket_count = 0
         self._now = at
@@ -257,7 +335,10 @@ class CrisisMonitor:
         cursor = _floor(start, self._bucket)
         while cursor < now:
             overlap = (min(cursor + self._bucket, now) - max(cursor, start)).total_seconds()
-            expected += self._baseline.expected(cursor) * overlap / self._bucket.total_seconds()
+            usual = self._expected.get(cursor)
+            if usual is None:
+                usual = self._expected[cursor] = self._baseline.expected(cursor)
+            expected += usual * overlap / self._bucket.total_seconds()
             cursor += self._bucket
         return expected
 
@@ -278,31 +359,58 @@ class CrisisMonitor:
         if not surge and not self._incidents:
             return events
         subject = self._topics.dominant(now)
-        if subject is None:
+        about = self._topics.subject_mentions()
+        if subject is None or about is None:
             return events
-        incident = self._match(subject)
+        incident = self._match(subject, about)
         if incident is None:
-            if not surge or len(subject.negative_ids) < self.config.min_negative_mentions:
+            if not surge or subject.negatives < self.config.min_negative_mentions:
                 return events
             incident = self._open(now, subject)
         incident.subject = subject
-        if len(subject.negative_ids) >= self.config.min_negative_mentions:
+        if subject.negatives >= self.config.min_negative_mentions:
             incident.last_active = now
-        self._judge(incident, subject, surge, surge_words)
+        self._judge(incident, subject, about, surge, surge_words)
         event = self._event_for(incident, now)
         if event is not None:
             events.append(event)
         return events
 
-    def _match(self, subject: Subject) -> _Incident | None:
+    def _match(self, subject: Subject, about: SubjectMentions) -> _Incident | None:
         """The active incident about this subject: sharing its mentions or its terms."""
         for incident in self._incidents:
-            known = sum(1 for i in subject.negative_ids if i in incident.mention_ids)
-            if known >= 0.3 * len(subject.negative_ids):
+            if self._known(incident, about) >= self.config.match_overlap * subject.negatives:
                 return incident
-            if _same(incident.subject, subject):
+            if self._same(incident.subject, subject):
                 return incident
         return None
+
+    def _known(self, incident: _Incident, about: SubjectMentions) -> int:
+        """How many of the subject's negative mentions are already the incident's."""
+        first = about.negative.first
+        epoch, position = incident.synced
+        if epoch == about.epoch:
+            return max(0, position - first)  # mentions since then are new to every incident
+        if incident.known_epoch != about.epoch:
+            incident.known_epoch = about.epoch
+            incident.known_positions = deque(
+                at
+                for at, mention_id in enumerate(about.negative.since(first), start=first)
+                if mention_id in incident.mention_ids
+            )
+        positions = incident.known_positions
+        while positions and positions[0] < first:
+            positions.popleft()
+        return len(positions)
+
+    def _same(self, known: Subject, subject: Subject) -> bool:
+        """Is ``subject`` the one already known? One's leading term is in the other, or they share
+        a good part of their terms (the leading term drifts as phrasings come and go)."""
+        if subject.key in known.terms or known.key in subject.terms:
+            return True
+        shared = len(subject.terms & known.terms)
+        least = math.ceil(self.config.same_overlap * min(len(subject.terms), len(known.terms)))
+        return shared >= max(self.config.same_min_terms, least)
 
     def _open(self, now: datetime, subject: Subject) -> _Incident:
         self._opened += 1
@@ -311,23 +419,29 @@ class CrisisMonitor:
         self._incidents.append(incident)
         return incident
 
-    def _judge(self, incident: _Incident, subject: Subject, surge: bool, surge_words: str) -> None:
+    def _judge(
+        self, incident: _Incident, subject: Subject, about: SubjectMentions, surge: bool, surge_words: str
+    ) -> None:
         """Check the four criteria on the subject's mentions in the window; met criteria stay met."""
         c = self.config
-        ids = [i for i in subject.negative_ids if i in self._seen]
-        for mention_id in ids:
+        negatives = about.negative
+        epoch, position = incident.synced
+        fresh = list(negatives.since(position if epoch == about.epoch else 0))
+        for mention_id in fresh:
             incident.mention_ids.setdefault(mention_id, None)
-        self._topics.keep_out_of_background(ids)
-        about = [mid for mid in self._order if self._seen[mid].terms & subject.terms]
+        self._topics.keep_out_of_background(fresh)
+        incident.synced = (about.epoch, negatives.end)
+        count = len(negatives)
 
         # The subject's own negative volume against what its terms usually draw.
         usual = subject.usual_share * self._expected_negatives(
             self._now or incident.last_active, c.topics.window_minutes
         )
-        subject_sigmas = self._baseline.sigmas(len(subject.negative_ids), usual)
+        subject_sigmas = self._baseline.sigmas(count, usual)
+        incident.volume = (count, usual)
         if (
             surge
-            and len(ids) >= c.min_negative_mentions
+            and count >= c.min_negative_mentions
             and subject.share >= c.sole_subject_share
             and subject.positive_fraction <= c.max_positive_share
             and subject_sigmas >= c.surge_sigmas
@@ -335,30 +449,30 @@ class CrisisMonitor:
             self._meet(
                 incident,
                 "sole_subject",
-                ids,
+                negatives,
                 f"{subject.share:.0%} of {subject.negative_total} negative mentions in the last "
                 f"{c.topics.window_minutes} min are about it (usually about {usual:.1f}); {surge_words}",
             )
-        emotive = [i for i in ids if self._seen[i].emotive]
-        viral = [i for i in ids if self._seen[i].reposts >= c.viral_reposts]
-        if len(emotive) >= c.emotive_mentions and len(emotive) >= c.emotive_share * len(ids):
+        emotive = about.tagged("emotive", negative=True)
+        viral = about.tagged("viral", negative=True)
+        if len(emotive) >= c.emotive_mentions and len(emotive) >= c.emotive_share * count:
             self._meet(
-                incident, "emotive", emotive, f"{len(emotive)} of {len(ids)} negative mentions highly emotive"
+                incident, "emotive", emotive, f"{len(emotive)} of {count} negative mentions highly emotive"
             )
-        elif viral:
-            top = max(self._seen[i].reposts for i in viral)
+        elif len(viral):
+            top = max(self._seen[i].reposts for i in viral.since(0))
             self._meet(incident, "emotive", viral, f"a negative mention reposted {top} times")
-        legal = [i for i in about if self._seen[i].legal and not self._seen[i].positive]
-        if len(legal) >= c.legal_mentions and len(legal) >= c.legal_share * len(ids):
+        legal = about.tagged("legal", negative=False)
+        if len(legal) >= c.legal_mentions and len(legal) >= c.legal_share * count:
             self._meet(incident, "legal", legal, f"{len(legal)} mentions in legal terms")
-        media = [i for i in about if self._seen[i].media and not self._seen[i].positive]
+        media = about.tagged("media", negative=False)
         if len(media) >= c.media_mentions:
             self._meet(incident, "media", media, f"{len(media)} media mentions or news links")
 
-    def _meet(self, incident: _Incident, criterion: str, ids: list[str], words: str) -> None:
+    def _meet(self, incident: _Incident, criterion: str, ids: Fifo, words: str) -> None:
         incident.criteria.add(criterion)
         kept = incident.evidence.setdefault(criterion, [])
-        for mention_id in ids:
+        for mention_id in ids.since(0):
             if len(kept) >= self.config.evidence_per_criterion:
                 break
             if mention_id not in kept:
@@ -375,8 +489,11 @@ class CrisisMonitor:
             kind: EventKind = "open"
         elif LEVELS.index(level) > LEVELS.index(incident.reported[0]):
             kind = "rise"
-        elif state != incident.reported or len(incident.mention_ids) >= 1.2 * incident.reported_mentions:
-            # New criteria or evidence, or the episode has grown by a fifth since it was last told.
+        elif (
+            state != incident.reported
+            or len(incident.mention_ids) >= self.config.update_growth * incident.reported_mentions
+        ):
+            # New criteria or evidence, or the episode has grown (by a fifth) since it was last told.
             kind = "update"
         else:
             return None
@@ -386,6 +503,16 @@ class CrisisMonitor:
         return self._describe(incident, kind, now)
 
     def _describe(self, incident: _Incident, kind: EventKind, now: datetime) -> CrisisEvent:
+        if kind != "quiet":
+            incident.label = self._topics.label(incident.subject.terms)
+            incident.samples = self._samples(incident)
+            incident.why = say_why(
+                posts=incident.volume[0],
+                usual=incident.volume[1],
+                minutes=self.config.topics.window_minutes,
+                words=incident.label,
+                episode=len(incident.mention_ids),
+            )
         criteria = tuple(c for c in CRITERIA if c in incident.criteria)
         return CrisisEvent(
             kind=kind,
@@ -394,12 +521,20 @@ class CrisisMonitor:
             criteria=criteria,
             evidence={c: tuple(incident.evidence.get(c, ())) for c in criteria},
             details={c: incident.details[c] for c in criteria if c in incident.details},
-            subject=incident.subject.label,
+            subject=incident.label,
             topic=incident.subject.key,
             mentions=len(incident.mention_ids),
             mention_ids=tuple(incident.mention_ids),
             at=now,
+            why=incident.why,
+            samples=incident.samples,
         )
+
+    def _samples(self, incident: _Incident) -> tuple[str, ...]:
+        """Posts to show: the most reposted of the evidence still in the window."""
+        kept = {i: None for ids in incident.evidence.values() for i in ids if i in self._seen}
+        ranked = sorted(kept, key=lambda i: -self._seen[i].reposts)
+        return tuple(ranked[: self.config.sample_posts])
 
     def _expire(self, now: datetime) -> list[CrisisEvent]:
         """Forget mentions older than the window; end incidents that have gone quiet."""
@@ -416,13 +551,21 @@ class CrisisMonitor:
         return events
 
 
-def _same(known: Subject, subject: Subject) -> bool:
-    """Is ``subject`` the one already known? One's leading term is in the other, or they share
-    a good part of their terms (the leading term drifts as phrasings come and go)."""
-    if subject.key in known.terms or known.key in subject.terms:
-        return True
-    shared = len(subject.terms & known.terms)
-    return shared >= max(2, math.ceil(0.3 * min(len(subject.terms), len(known.terms))))
+def say_why(*, posts: int, usual: float, minutes: int, words: str, episode: int) -> str:
+    """The evidence in one sentence: how many posts against how many usual, and what about.
+
+    >>> say_why(posts=64, usual=1.2, minutes=60, words="letters", episode=90)  # doctest: +ELLIPSIS
+    '64 negative posts in the last 60 min about letters, where about 1 is usual at this time (90 in...'
+    """
+    usual_words = (
+        f"about {usual:.0f} {'is' if round(usual) == 1 else 'are'} usual"
+        if usual >= 0.5
+        else "almost none are usual"
+    )
+    return (
+        f"{posts} negative post{'s' if posts != 1 else ''} in the last {minutes} min about {words}, "
+        f"where {usual_words} at this time ({episode} in the episode so far)."
+    )
 
 
 def _floor(at: datetime, step: timedelta) -> datetime:
@@ -438,4 +581,5 @@ __all__ = [
     "CrisisMonitor",
     "ObservedMention",
     "level_for",
+    "say_why",
 ]

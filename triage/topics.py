@@ -26,7 +26,7 @@ import math
 import re
 import unicodedata
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -68,7 +68,6 @@ _TOKEN = re.compile(r"[#@]?[^\W_][\w&'\u2019-]*")
 _CLAUSE = re.compile(r"[.!?,;:()\[\]\"\n|/]+")
 _REPEAT = re.compile(r"(.)\1+")
 _SLUG_SPLIT = re.compile(r"[-_+.]+")
-RECLUSTER_AFTER = timedelta(seconds=30)
 
 
 @lru_cache(maxsize=65_536)
@@ -121,8 +120,12 @@ class MentionTerms:
     link: str | None
 
 
+@lru_cache(maxsize=8_192)
 def analyse(text: str, url: str | None = None) -> MentionTerms:
-    """Terms of a mention: word keys, adjacent pairs ("w1 w2"), hashtags as words, linked pages."""
+    """Terms of a mention: word keys, adjacent pairs ("w1 w2"), hashtags as words, linked pages.
+
+    Cached: ingest files each mention under :func:`topic_of` and the crisis job, moments later,
+    reads its terms again. The result is shared, so callers must not change it."""
     text = unicodedata.normalize("NFKC", text or "")
     found: set[str] = set()
     surface: dict[str, str] = {}
@@ -231,14 +234,30 @@ class TopicConfig(BaseModel):
         description="A term joins the subject when this share of its mentions are already on the subject.",
     )
     max_terms: int = Field(default=25, ge=1, description="Most terms a subject holds.")
+    recluster_seconds: int = Field(
+        default=30,
+        ge=0,
+        description=(
+            "While a subject is known its terms are found again at most this often (a running story "
+            "does not change its words by the second; its counts are always fresh)."
+        ),
+    )
+    recluster_share: float = Field(
+        default=0.01,
+        ge=0,
+        le=1,
+        description=(
+            "... and only once this share of the window's negative mentions has come or gone since "
+            "(finding the terms walks the window: in a burst this keeps its cost per mention flat)."
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class Subject:
     key: str  # the leading term (stable while the subject lasts)
-    label: str  # readable: the most frequent terms, e.g. "brambleford surgery, letters, data breach"
     terms: frozenset[str]
-    negative_ids: tuple[str, ...]  # negative mentions in the window about the subject
+    negatives: int  # negative mentions in the window about the subject
     negative_total: int  # negative mentions in the window
     mentions: int  # mentions of any sentiment in the window about the subject
     positive: int  # positive mentions in the window about the subject
@@ -247,7 +266,7 @@ class Subject:
     @property
     def share(self) -> float:
         """Share of the window's negative mentions that are about this subject."""
-        return len(self.negative_ids) / self.negative_total if self.negative_total else 0.0
+        return self.negatives / self.negative_total if self.negative_total else 0.0
 
     @property
     def positive_fraction(self) -> float:
@@ -262,6 +281,112 @@ class _Item:
     terms: frozenset[str]
     negative: bool
     positive: bool
+    tags: frozenset[str]
+
+
+class Fifo:
+    """Mention ids in window order: appended at the end, expired from the front. Each id has a
+    position that never changes while the list lives, so a reader can resume where it stopped."""
+
+    __slots__ = ("_ids", "_head", "_base")
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+        self._head = 0  # ids before this index have left
+        self._base = 0  # position of _ids[0]
+
+    def __len__(self) -> int:
+        return len(self._ids) - self._head
+
+    def append(self, mention_id: str) -> None:
+        self._ids.append(mention_id)
+
+    def popleft(self) -> None:
+        self._head += 1
+        if self._head > 1024 and self._head * 2 > len(self._ids):
+            del self._ids[: self._head]
+            self._base += self._head
+            self._head = 0
+
+    @property
+    def first(self) -> int:
+        """Position of the oldest id still in."""
+        return self._base + self._head
+
+    @property
+    def end(self) -> int:
+        """Position the next id will take."""
+        return self._base + len(self._ids)
+
+    def since(self, position: int) -> Iterator[str]:
+        """Ids in window order from ``position`` (or the oldest still in, if later)."""
+        start = max(position, self.first) - self._base
+        for index in range(start, len(self._ids)):
+            yield self._ids[index]
+
+
+class SubjectMentions:
+    """Running counts of the window's mentions about one set of subject terms.
+
+    Kept up to date as mentions enter and leave the window, so asking about the subject costs
+    the same whatever the window holds. ``tagged`` counts the subject's negative mentions and
+    its mentions that are not positive, per tag the caller gave them (emotive, legal, ...).
+    """
+
+    __slots__ = (
+        "terms",
+        "epoch",
+        "negative",
+        "mentions",
+        "positive",
+        "tagged_negative",
+        "tagged_not_positive",
+    )
+
+    def __init__(self, terms: frozenset[str], epoch: int) -> None:
+        self.terms = terms
+        self.epoch = epoch  # changes whenever the subject's terms do
+        self.negative = Fifo()
+        self.mentions = 0
+        self.positive = 0
+        self.tagged_negative: dict[str, Fifo] = {}
+        self.tagged_not_positive: dict[str, Fifo] = {}
+
+    def tagged(self, tag: str, *, negative: bool) -> Fifo:
+        table = self.tagged_negative if negative else self.tagged_not_positive
+        found = table.get(tag)
+        if found is None:
+            found = table[tag] = Fifo()
+        return found
+
+    def enter(self, item: _Item) -> None:
+        if not item.terms & self.terms:
+            return
+        self.mentions += 1
+        if item.positive:
+            self.positive += 1
+        else:
+            for tag in item.tags:
+                self.tagged(tag, negative=False).append(item.id)
+        if item.negative:
+            self.negative.append(item.id)
+            for tag in item.tags:
+                self.tagged(tag, negative=True).append(item.id)
+
+    def leave(self, item: _Item) -> None:
+        """``item`` is the oldest mention in the window."""
+        if not item.terms & self.terms:
+            return
+        self.mentions -= 1
+        if item.positive:
+            self.positive -= 1
+        else:
+            for tag in item.tags:
+                self.tagged_not_positive[tag].popleft()
+        if item.negative:
+            self.negative.popleft()
+            for tag in item.tags:
+                self.tagged_negative[tag].popleft()
 
 
 class TopicTracker:
@@ -270,6 +395,7 @@ class TopicTracker:
     def __init__(self, config: TopicConfig | None = None) -> None:
         self.config = config or TopicConfig()
         self._window: deque[_Item] = deque()
+        self._negative_count = 0  # negative mentions in the window
         self._negative_df: Counter[str] = Counter()  # negative window mentions carrying each term
         self._surface: dict[str, Counter[str]] = {}
         self._background: dict[str, float] = {}
@@ -279,6 +405,9 @@ class TopicTracker:
         self._episodic: set[str] = set()  # mentions of an episode: kept out of the background
         self._version = 0  # changes whenever the window's negative mentions do
         self._cluster: tuple[int, datetime, tuple[str, frozenset[str]] | None] | None = None
+        self._recluster_after = timedelta(seconds=self.config.recluster_seconds)
+        self._subject: SubjectMentions | None = None  # running counts for the current subject's terms
+        self._epochs = 0
 
     def add(
         self,
@@ -288,8 +417,10 @@ class TopicTracker:
         negative: bool,
         *,
         positive: bool = False,
+        tags: Iterable[str] = (),
     ) -> None:
-        """Add a mention to the window (mentions come in time order)."""
+        """Add a mention to the window (mentions come in time order). ``tags`` name what else
+        the caller wants counted about the subject's mentions (see :meth:`subject_mentions`)."""
         if isinstance(found, MentionTerms):
             keys = found.terms
             for key, text in found.surface.items():
@@ -297,10 +428,14 @@ class TopicTracker:
         else:
             keys = frozenset(found)
         self.expire(at)
-        self._window.append(_Item(mention_id, at, keys, negative, positive and not negative))
+        item = _Item(mention_id, at, keys, negative, positive and not negative, frozenset(tags))
+        self._window.append(item)
         if negative:
+            self._negative_count += 1
             self._negative_df.update(keys)
             self._version += 1
+        if self._subject is not None:
+            self._subject.enter(item)
 
     def keep_out_of_background(self, mention_ids: Iterable[str]) -> None:
         """Mentions of an episode (a crisis, say) must not teach what is usual, or the same story
@@ -312,10 +447,13 @@ class TopicTracker:
         horizon = now - timedelta(minutes=self.config.window_minutes)
         while self._window and self._window[0].at < horizon:
             item = self._window.popleft()
+            if self._subject is not None:
+                self._subject.leave(item)
             episodic = item.id in self._episodic
             self._episodic.discard(item.id)
             if item.negative:
                 self._version += 1
+                self._negative_count -= 1
                 self._negative_df.subtract(item.terms)
                 for key in item.terms:
                     if self._negative_df[key] <= 0:
@@ -331,37 +469,64 @@ class TopicTracker:
     def dominant(self, now: datetime) -> Subject | None:
         """The subject most of the window's negative mentions are about, if any stands out."""
         self.expire(now)
-        negatives = [item for item in self._window if item.negative]
-        total = len(negatives)
+        total = self._negative_count
         if total < self.config.min_mentions:
             return None
         # The subject's terms depend only on the negative mentions: find them again when those
-        # have changed, at most every RECLUSTER_SECONDS while a subject is known (a story that is
-        # running does not change its words by the second; counts below are always fresh).
+        # have changed, at most every ``recluster_seconds`` while a subject is known (counts
+        # below are always fresh).
         if self._cluster is None or (
             self._cluster[0] != self._version
-            and (self._cluster[2] is None or now - self._cluster[1] >= RECLUSTER_AFTER)
+            and (
+                self._cluster[2] is None
+                or (
+                    now - self._cluster[1] >= self._recluster_after
+                    and self._version - self._cluster[0] >= self.config.recluster_share * total
+                )
+            )
         ):
-            self._cluster = (self._version, now, self._find_cluster(negatives))
+            self._cluster = (self._version, now, self._find_cluster())
         found = self._cluster[2]
         if found is None:
             return None
         seed, members = found
-        covered = [item for item in negatives if item.terms & members]
-        about = [item for item in self._window if item.terms & members]
+        about = self._follow(members)
         return Subject(
             key=seed,
-            label=self._label(members),
             terms=members,
-            negative_ids=tuple(item.id for item in covered),
+            negatives=len(about.negative),
             negative_total=total,
-            mentions=len(about),
-            positive=sum(1 for item in about if item.positive),
+            mentions=about.mentions,
+            positive=about.positive,
             usual_share=min(1.0, sum(self._usual(key) for key in members)),
         )
 
-    def _find_cluster(self, negatives: list[_Item]) -> tuple[str, frozenset[str]] | None:
-        total = len(negatives)
+    def subject_mentions(self) -> SubjectMentions | None:
+        """Running counts for the subject :meth:`dominant` last returned (None before one)."""
+        return self._subject
+
+    def subject_ids(self) -> tuple[str, ...]:
+        """The negative mentions about the subject :meth:`dominant` last returned."""
+        return tuple(self._subject.negative.since(0)) if self._subject else ()
+
+    def surface(self, key: str) -> str:
+        forms = self._surface.get(key)
+        return forms.most_common(1)[0][0] if forms else key
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _follow(self, members: frozenset[str]) -> SubjectMentions:
+        """The running counts for ``members``, counted afresh over the window when they change."""
+        if self._subject is None or self._subject.terms != members:
+            self._epochs += 1
+            subject = SubjectMentions(members, self._epochs)
+            for item in self._window:
+                subject.enter(item)
+            self._subject = subject
+        return self._subject
+
+    def _find_cluster(self) -> tuple[str, frozenset[str]] | None:
+        total = self._negative_count
         lifts = {
             key: lift
             for key, count in self._negative_df.items()
@@ -371,23 +536,30 @@ class TopicTracker:
         if not seeds:
             return None
         seed = max(seeds, key=lambda k: (self._negative_df[k] * math.log(lifts[k]), k))
+        negatives = [item for item in self._window if item.negative]
         return seed, frozenset(self._grow(seed, lifts, negatives))
-
-    def surface(self, key: str) -> str:
-        forms = self._surface.get(key)
-        return forms.most_common(1)[0][0] if forms else key
-
-    # -- internals ---------------------------------------------------------------------------
 
     def _grow(self, seed: str, lifts: dict[str, float], negatives: list[_Item]) -> set[str]:
         """Add terms whose negative mentions mostly already belong to the subject."""
         postings: dict[str, list[int]] = {key: [] for key in lifts}
+        lifted: list[frozenset[str] | set[str]] = []  # per mention, its terms that may join
+        may_join = postings.keys()
         for index, item in enumerate(negatives):
-            for key in item.terms:
-                if key in postings:
-                    postings[key].append(index)
+            keys = item.terms & may_join
+            for key in keys:
+                postings[key].append(index)
+            lifted.append(keys)
         members = {seed}
-        covered = set(postings[seed])
+        covered: set[int] = set()
+        inside: Counter[str] = Counter()  # per term, its mentions already on the subject
+
+        def cover(indexes: list[int]) -> None:
+            for index in indexes:
+                if index not in covered:
+                    covered.add(index)
+                    inside.update(lifted[index])
+
+        cover(postings[seed])
         candidates = sorted(lifts, key=lambda k: (-self._negative_df[k], k))
         changed = True
         while changed and len(members) < self.config.max_terms:
@@ -396,10 +568,9 @@ class TopicTracker:
                 if key in members or len(members) >= self.config.max_terms:
                     continue
                 carrying = postings[key]
-                inside = sum(1 for index in carrying if index in covered)
-                if inside >= 2 and inside / len(carrying) >= self.config.join_overlap:
+                if inside[key] >= 2 and inside[key] / len(carrying) >= self.config.join_overlap:
                     members.add(key)
-                    covered.update(carrying)
+                    cover(carrying)
                     changed = True
         return members
 
@@ -412,7 +583,8 @@ class TopicTracker:
     def _lift(self, key: str, count: int, total: int) -> float:
         return (count / total) / self._usual(key)
 
-    def _label(self, members: frozenset[str]) -> str:
+    def label(self, members: frozenset[str]) -> str:
+        """Readable subject: its most frequent terms now, e.g. "brambleford surgery, letters, data breach"."""
         ranked = sorted(members, key=lambda k: (-self._negative_df[k], -len(k.split(" ")), k))
         shown: list[str] = []
         for key in ranked:

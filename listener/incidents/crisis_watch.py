@@ -145,6 +145,8 @@ def to_update(event: CrisisEvent, episode_key: str) -> incidents.EpisodeUpdate:
         topic=event.topic,
         mention_ids=[int(i) for i in event.mention_ids],
         details=dict(event.details),
+        why=event.why,
+        samples=[int(i) for i in event.samples],
     )
 
 
@@ -164,11 +166,8 @@ class CrisisWatch:
     # -- in-process use (replay, step) -------------------------------------------------------
 
     def observe(self, mentions: Iterable[ObservedMention]) -> list[CrisisEvent]:
-        """Feed mentions (in created_at order); returns the monitor's events."""
-        events: list[CrisisEvent] = []
-        for m in mentions:
-            events.extend(self.monitor.observe(m))
-        return events
+        """Feed mentions (in created_at order), judged once per batch; returns the monitor's events."""
+        return self.monitor.observe_batch(mentions)
 
     def apply(
         self, session: Session, events: Sequence[CrisisEvent], *, now: datetime | None = None

@@ -73,6 +73,8 @@ class EpisodeUpdate:
     topic: str | None = None
     mention_ids: Sequence[int] = ()  # the episode's mentions (evidence or not) to link
     details: dict[str, str] = field(default_factory=dict)  # criterion -> the figure behind it, in words
+    why: str = ""  # the evidence in one sentence (triage.crisis.say_why)
+    samples: Sequence[int] = ()  # mention ids of a few posts to show with it
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ def apply_update(
             **incident.summary,
             "details": {**incident.summary.get("details", {}), **update_.details},
         }
+    if update_.why:
+        incident.summary = {**incident.summary, "why": update_.why, "samples": list(update_.samples)}
     if rose:
         incident.level = update_.level
         incident.level_changed_at = update_.at
@@ -361,6 +365,13 @@ def describe(session: Session, settings: Settings, incident: Incident) -> str:
         f"Opened {incident.opened_at:%d %b %Y %H:%M} UTC; {incident.mentions_count} mentions so far"
         + (f" on {', '.join(incident.accounts)}" if incident.accounts else "")
         + ".",
+    ]
+    if incident.summary.get("why"):
+        lines.append(f"Why: {incident.summary['why']}")
+        lines += [
+            f"    e.g. {example}" for example in _examples(session, incident.summary.get("samples", []))
+        ]
+    lines += [
         "",
         "Crisis criteria met (policy 7.2):",
     ]

@@ -303,3 +303,148 @@ def test_config_defaults_are_documented_and_strict() -> None:
     with pytest.raises(ValueError):
         CrisisConfig(no_such_threshold=1)
     assert CrisisConfig.model_validate({"topics": {"window_minutes": 30}}).topics.window_minutes == 30
+
+
+# -- each decision constant, pinned: moved far enough to change a decision, one of these fails ----
+
+FIRST_WAVE = [
+    "Brambleford surgery sent my letter to the wrong address, records exposed",
+    "Brambleford practice posted test results to a stranger",
+    "brambleford surgery leaked my medical letter to the wrong house",
+    "Got someone else's records from Brambleford, wrong address again",
+    "Brambleford letters going to strangers, medical records everywhere",
+]
+# The same story told again after a lull, in other words: the regulator, not the surgery.
+RETOLD = [
+    "The ICO says medical records were sent to the wrong address",
+    "ICO investigation: letters with test results went to strangers",
+    "ICO told about medical letter sent to the wrong house",
+    "Complained to the ICO, my records went to a stranger",
+    "ICO looking at letters sent to strangers with records",
+]
+# The story moving on: a few posts tie the surgery to the inquiry, then the inquiry alone.
+BRIDGE = [
+    "Brambleford surgery letters: ICO investigation announced over the breach",
+    "ICO investigation into Brambleford surgery letters breach",
+]
+INQUIRY = [
+    "ICO investigation announced, watchdog demands answers over breach",
+    "Watchdog investigation: breach inquiry demands answers",
+    "ICO breach investigation, watchdog inquiry announced",
+]
+
+
+def test_a_story_retold_in_other_words_after_a_lull_stays_one_incident() -> None:
+    """``same_overlap``: the retelling shares about a third of the story's terms but not its
+    leading word, and none of its mentions (the first wave has left the window)."""
+    stream = Stream()
+    before, start = history(stream)
+    first = stream.burst(start, 40, texts=FIRST_WAVE)
+    again = stream.burst(start + timedelta(minutes=95), 40, texts=RETOLD)
+    events = feed(CrisisMonitor(), [*before, *first, *again])
+    assert len(keys(events)) == 1
+    assert not any(e.kind == "quiet" for e in events)
+
+
+def test_a_story_whose_words_move_on_stays_one_incident_by_its_mentions() -> None:
+    """``match_overlap``: when the inquiry becomes the leading subject, only some of its
+    negative mentions (the bridging posts) are the incident's already."""
+    stream = Stream()
+    before, start = history(stream)
+    story = stream.burst(start, 30, texts=FIRST_WAVE)
+    story += stream.burst(start + timedelta(minutes=10), 10, texts=BRIDGE)
+    story += stream.burst(start + timedelta(minutes=20), 60, texts=INQUIRY)
+    events = feed(CrisisMonitor(), [*before, *story])
+    assert len(keys(events)) == 1
+
+
+def test_the_leads_hear_when_an_episode_keeps_growing() -> None:
+    """``update_growth``: once the evidence lists are full, growth alone brings an update."""
+    stream = Stream()
+    before, start = history(stream)
+    events = feed(CrisisMonitor(), [*before, *stream.burst(start, 120)])
+    told = [e for e in events if e.kind != "quiet"]
+    assert told[-1].mentions >= 100  # of 120: told again as it grew, not only while evidence came in
+    assert len(told[-1].evidence["sole_subject"]) == 25
+
+
+def test_ten_angry_posts_at_night_about_one_subject_open_an_incident() -> None:
+    """``min_negative_mentions``: a quiet hour makes a handful of posts a surge; ten of them in
+    five minutes about one subject is enough to watch (fewer than eight never is)."""
+    stream = Stream()
+    before = [m for m in stream.everyday(T0, 48) if 7 <= m.created_at.hour < 22]
+    night = stream.burst(T0 + timedelta(days=2, hours=3), 10, every_seconds=30)
+    events = feed(CrisisMonitor(), [*before, *night])
+    assert [e.kind for e in events] == ["open"]
+    assert events[0].mentions == 10
+
+
+def test_a_trickle_after_the_episode_lets_it_go_quiet() -> None:
+    """``min_negative_mentions`` also says when the subject no longer stands out: four posts an
+    hour about it after the episode do not keep the incident open."""
+    stream = Stream()
+    before, start = history(stream)
+    episode = stream.burst(start, 40)
+    trickle = stream.burst(start + timedelta(minutes=20), 24, every_seconds=900)
+    everyday = stream.everyday(start + timedelta(minutes=1), 7)
+    events = feed(CrisisMonitor(), [*before, *episode, *trickle, *everyday])
+    quiet = [e for e in events if e.kind == "quiet"]
+    assert len(keys(events)) == 1 and len(quiet) == 1
+    # The subject last stood out about an hour in; quiet_minutes (3 h) later it is over, while
+    # the trickle still goes on (it runs until 20:00).
+    assert quiet[0].at < start + timedelta(hours=5)
+
+
+def test_every_incident_says_why_in_a_sentence() -> None:
+    stream = Stream()
+    before, start = history(stream)
+    burst = stream.burst(start, 40)
+    burst.append(stream.make(start + timedelta(minutes=3), SUBJECT[0], reposts=400))
+    events = feed(CrisisMonitor(), [*before, *burst])
+    last = [e for e in events if e.kind != "quiet"][-1]
+    assert last.why.startswith(f"{last.mentions} negative posts in the last 60 min about {last.subject}")
+    assert "usual at this time" in last.why
+    assert last.samples[0] == burst[-1].id  # the most reposted post is shown first
+    assert len(last.samples) == 3 and set(last.samples) <= set(last.mention_ids)
+
+
+def test_every_crisis_constant_is_listed_in_the_example_config() -> None:
+    from pathlib import Path
+
+    from triage.topics import TopicConfig
+
+    example = (Path(__file__).resolve().parents[2] / "config" / "example.toml").read_text()
+    names = [n for n in CrisisConfig.model_fields if n not in ("topics", "negative_volume")]
+    assert [n for n in [*names, *TopicConfig.model_fields] if f"# {n} = " not in example] == []
+
+
+def test_batches_find_the_same_episode_as_mention_by_mention() -> None:
+    def mentions() -> list[ObservedMention]:
+        stream = Stream()
+        before, start = history(stream)
+        crisis = stream.burst(start, 40, emotive=0.8, legal=["solicitor"])
+        return sorted(
+            [*before, *crisis, *stream.everyday(start + timedelta(minutes=1), 5)], key=lambda m: m.created_at
+        )
+
+    one_by_one = feed(CrisisMonitor(), mentions())
+    monitor = CrisisMonitor()
+    batched: list[CrisisEvent] = []
+    everything = mentions()
+    for i in range(0, len(everything), 25):  # what a crisis job reads per run
+        batched.extend(monitor.observe_batch(everything[i : i + 25]))
+    assert len(keys(batched)) == len(keys(one_by_one)) == 1
+    assert top_level(batched) == top_level(one_by_one) == "crisis"
+    assert len(batched) < len(one_by_one)  # judged once per batch, not once per mention
+
+
+def test_one_long_batch_is_still_judged_as_it_happened() -> None:
+    """A backlog read in one batch (a restart after an outage): judged every
+    ``batch_judge_seconds`` of post time, so the episode opens when it did, not at the end."""
+    stream = Stream()
+    before, start = history(stream)
+    crisis = stream.burst(start, 40)
+    after = stream.everyday(start + timedelta(minutes=20), 6)
+    events = CrisisMonitor().observe_batch(sorted([*before, *crisis, *after], key=lambda m: m.created_at))
+    opened = [e for e in events if e.kind == "open"]
+    assert len(opened) == 1 and opened[0].at < start + timedelta(minutes=10)

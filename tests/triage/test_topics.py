@@ -111,10 +111,11 @@ def test_many_phrasings_make_one_dominant_subject() -> None:
     tracker.add("other", at + timedelta(minutes=19), analyse(EVERYDAY_NEGATIVE[0]), True)
     subject = tracker.dominant(at + timedelta(minutes=20))
     assert subject is not None
-    assert len(subject.negative_ids) == 40  # every phrasing, typos and capitals included
-    assert "other" not in subject.negative_ids
+    assert subject.negatives == 40  # every phrasing, typos and capitals included
+    assert "other" not in tracker.subject_ids() and len(tracker.subject_ids()) == 40
     assert subject.share > 0.9
-    assert "brambleford" in subject.label or "surgery" in subject.label
+    label = tracker.label(subject.terms)
+    assert "brambleford" in label or "surgery" in label
 
 
 def test_a_spread_of_everyday_complaints_has_no_dominant_subject() -> None:
@@ -147,7 +148,7 @@ def test_positive_mentions_are_counted_apart() -> None:
         tracker.add(f"n{i}", at, analyse("Vaccine clinic at the arena ran out, queue for hours"), True)
     subject = tracker.dominant(at + timedelta(minutes=1))
     assert subject is not None
-    assert {f"n{i}" for i in range(6)} <= set(subject.negative_ids)
+    assert {f"n{i}" for i in range(6)} <= set(tracker.subject_ids())
     assert subject.positive == 30 and subject.positive_fraction > 0.8
 
 
@@ -159,3 +160,32 @@ def test_old_mentions_leave_the_window() -> None:
     assert tracker.dominant(at) is not None
     assert tracker.dominant(at + timedelta(minutes=31)) is None
     assert tracker.negatives() == []
+
+
+def test_running_counts_of_the_subject_match_a_recount_as_mentions_leave() -> None:
+    # The subject's terms stay put (no re-clustering), so its counts follow mentions leaving.
+    tracker = TopicTracker(TopicConfig(window_minutes=30, recluster_seconds=3600))
+    at = feed_background(tracker, days=1)
+    texts = {}
+    for i in range(60):
+        text = SUBJECT_PHRASINGS[i % 8] if i % 3 else EVERYDAY_NEGATIVE[i % 10]
+        negative, positive = i % 5 != 0, i % 5 == 0
+        tags = ["emotive"] if i % 2 else []
+        texts[f"s{i}"] = (analyse(text).terms, negative, positive, bool(tags))
+        tracker.add(f"s{i}", at + timedelta(minutes=i), analyse(text), negative, positive=positive, tags=tags)
+    tracker.keep_out_of_background(texts)  # an episode: its mentions do not become usual
+    for minutes in (60, 70, 75):
+        now = at + timedelta(minutes=minutes)
+        subject = tracker.dominant(now)
+        assert subject is not None
+        about = tracker.subject_mentions()
+        inside = [
+            k
+            for k, (t, *_) in texts.items()
+            if t & subject.terms and int(k[1:]) >= minutes - 30  # the last 30 minutes
+        ]
+        negative = [k for k in inside if texts[k][1]]
+        assert list(tracker.subject_ids()) == negative
+        assert (subject.negatives, subject.mentions) == (len(negative), len(inside))
+        assert subject.positive == sum(1 for k in inside if texts[k][2])
+        assert list(about.tagged("emotive", negative=True).since(0)) == [k for k in negative if texts[k][3]]
