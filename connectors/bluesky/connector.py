@@ -369,11 +369,14 @@ class BlueskyConnector:
         )
         return str(created.uri)
 
-    def find_reply(self, *, source: str, in_reply_to: str, text: str) -> str | None:
+    def find_reply(
+        self, *, source: str, in_reply_to: str, text: str, since: datetime | None = None
+    ) -> str | None:
         """The URI of a reply our account already posted to ``in_reply_to`` with this text, or None.
 
         Reads the replies to the parent post (``getPostThread``, one level down) and compares
-        texts as posted (links shortened, whitespace folded).
+        texts as posted (links shortened, whitespace folded): the answer does not depend on how
+        much the account posted since (``since`` is accepted for the connector contract).
         """
         from atproto import models
 

@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 from connectors.base import (
     Checkpoint,
     GoneError,
+    LookupIncomplete,
     Mention,
     ParseResult,
     PayloadError,
@@ -273,11 +274,18 @@ class InstagramConnector:
             raise PayloadError(f"Instagram accepted the reply to {in_reply_to} but sent no comment id")
         return new_id
 
-    def find_reply(self, *, source: str, in_reply_to: str, text: str) -> str | None:
-        """The id of a reply the account already made to ``in_reply_to`` with the same text, or None."""
+    def find_reply(
+        self, *, source: str, in_reply_to: str, text: str, since: datetime | None = None
+    ) -> str | None:
+        """The id of a reply the account already made to ``in_reply_to`` with the same text, or None.
+
+        Reads the replies under the comment itself, so the answer does not depend on how much the
+        account posted since (``since`` is accepted for the connector contract and not needed);
+        when they run past the pages read, ``LookupIncomplete`` says it cannot tell.
+        """
         ig_id = parse_source(source)
         wanted = _comparable(text)
-        for body, _ in self._pages(
+        for body, unread in self._pages(
             "looking for an earlier reply", f"{in_reply_to}/replies", {"fields": REPLY_FIELDS}
         ):
             result = parse_instagram_response(
@@ -286,6 +294,8 @@ class InstagramConnector:
             for mention in result.mentions:
                 if mention.is_own and _comparable(mention.text) == wanted:
                     return mention.external_id
+            if unread:
+                raise LookupIncomplete(f"more replies under Instagram comment {in_reply_to} than were read")
         return None
 
     def hide(self, *, source: str, external_id: str, hidden: bool = True) -> None:

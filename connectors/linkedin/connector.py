@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, TypeAdapter, ValidationError
 from connectors.base import (
     Checkpoint,
     GoneError,
+    LookupIncomplete,
     Mention,
     ParseResult,
     PayloadError,
@@ -298,17 +299,26 @@ class LinkedInConnector:
             return f"urn:li:comment:({body['object']},{new_id})"
         raise PayloadError(f"LinkedIn accepted the reply to {in_reply_to} but sent no comment id")
 
-    def find_reply(self, *, source: str, in_reply_to: str, text: str) -> str | None:
-        """The URN of a comment the organisation already made under ``in_reply_to`` with this text."""
+    def find_reply(
+        self, *, source: str, in_reply_to: str, text: str, since: datetime | None = None
+    ) -> str | None:
+        """The URN of a comment the organisation already made under ``in_reply_to`` with this text.
+
+        Reads the replies under the comment itself, so the answer does not depend on how much the
+        account posted since (``since`` is accepted for the connector contract and not needed);
+        when they run past the pages read, ``LookupIncomplete`` says it cannot tell.
+        """
         org = parse_source(source)
         wanted = _comparable(text)
-        for body, _ in self._pages(
+        for body, unread in self._pages(
             "looking for an earlier reply", f"socialActions/{encode(in_reply_to)}/comments", ""
         ):
             result = parse_linkedin_response(body, source=source, edge="comments", own_ids={org})
             for mention in result.mentions:
                 if mention.is_own and _comparable(mention.text) == wanted:
                     return mention.external_id
+            if unread:
+                raise LookupIncomplete(f"more comments under {in_reply_to} than were read")
         return None
 
     def delete(self, *, source: str, external_id: str) -> None:

@@ -36,12 +36,14 @@ def upgrade() -> None:
     sa.Column('locked_until', listener.store.types.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_sign_in_counters'))
     )
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('must_change_password', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('password_changed_at', listener.store.types.UTCDateTime(), nullable=True))
-        batch_op.add_column(sa.Column('totp_secret', sa.String(length=64), nullable=True))
-        batch_op.drop_column('failed_logins')
-        batch_op.drop_column('locked_until')
+    # Not through batch mode: on SQLite that copies ``users`` to a new table and drops the old one,
+    # which the foreign keys of existing replies, notes and sessions refuse. Both databases add and
+    # drop a plain column in place (SQLite drops since 3.35).
+    op.add_column('users', sa.Column('must_change_password', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('users', sa.Column('password_changed_at', listener.store.types.UTCDateTime(), nullable=True))
+    op.add_column('users', sa.Column('totp_secret', sa.String(length=64), nullable=True))
+    op.execute("ALTER TABLE users DROP COLUMN failed_logins")
+    op.execute("ALTER TABLE users DROP COLUMN locked_until")
 
 
 def downgrade() -> None:
