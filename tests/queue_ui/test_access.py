@@ -18,8 +18,9 @@ from queue_ui.throttle import Throttle
 from tests.conftest import TEST_PASSWORD
 from tests.queue_ui.conftest import SECRET, UiClient, csrf_of, sign_in
 
-# (method, path, least role) for the routes this app's queue, admin, audit, API and ops modules serve.
-# None = open to anyone (sign-in, probes). {item}/{reply}/{user} are filled in by the test.
+# (method, path, least role) for the routes this app's queue, admin, audit, API and ops modules serve,
+# and the incident routes added since. None = open to anyone (sign-in, probes).
+# {item}/{reply}/{user}/{incident} are filled in by the test.
 ROUTES: list[tuple[str, str, str | None]] = [
     ("GET", "/sign-in", None),
     ("GET", "/healthz", None),
@@ -63,6 +64,9 @@ ROUTES: list[tuple[str, str, str | None]] = [
     ("PUT", "/api/items/{item}/draft", "agent"),
     ("POST", "/api/items/{item}/send", "agent"),
     ("POST", "/api/lint", "agent"),
+    ("POST", "/incidents/{incident}/resolve", "lead"),
+    ("POST", "/incidents/{incident}/reopen", "lead"),
+    ("POST", "/incidents/{incident}/rename", "lead"),
 ]
 # Routes of other modules that are deliberately open: the emailed acknowledgement link carries its own token.
 OPEN_ELSEWHERE = {"/", "/sign-out", "/incidents/ack/{token}"}
@@ -70,7 +74,7 @@ WHO = ["anonymous", *ROLES]
 
 
 @pytest.fixture
-def world(engine, seed, make_user, client_as):
+def world(engine, seed, make_user, client_as, open_incident):
     """One item with a reply waiting for approval, and a client per role (plus anonymous)."""
     clients = {role: client_as(role) for role in ROLES}
     agent = clients["agent"].user
@@ -94,7 +98,13 @@ def world(engine, seed, make_user, client_as):
     other = make_user("agent")
     return {
         "clients": clients,
-        "ids": {"item": item.item_id, "reply": reply_id, "user": other.id, "template": "thanks-comment"},
+        "ids": {
+            "item": item.item_id,
+            "reply": reply_id,
+            "user": other.id,
+            "template": "thanks-comment",
+            "incident": open_incident(),
+        },
     }
 
 
@@ -145,6 +155,7 @@ def test_the_matrix_lists_every_route_of_the_queue_ui(app):
         "{reply}": "{reply_id}",
         "{user}": "{user_id}",
         "{template}": "{key}",
+        "{incident}": "{incident_id:int}",
     }
     listed = set()
     for method, path, _ in ROUTES:

@@ -80,6 +80,8 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("POST", "/incidents/{incident_id:int}/response/sign-off"): "lead",
     ("POST", "/incidents/{incident_id:int}/response/post"): "lead",
     ("POST", "/incidents/{incident_id:int}/resolve"): "lead",
+    ("POST", "/incidents/{incident_id:int}/reopen"): "lead",
+    ("POST", "/incidents/{incident_id:int}/rename"): "lead",
     # response times, volumes and the FOI export are for managers
     ("GET", "/reports"): "manager",
     ("GET", "/reports/items"): "manager",
