@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from listener.inbox import ReturnNote, return_note
 from listener.queue.items import get_item, in_open_incident, viewers
 from listener.replies import drafts as replies
 from listener.replies import moderation
@@ -48,6 +49,7 @@ class ItemPage:
     suggestions: list[SuggestedReply] = field(default_factory=list)
     replies: list[Reply] = field(default_factory=list)
     working: Reply | None = None
+    returned: ReturnNote | None = None  # the lead's note when the working reply was sent back
     hide_requests: list[ModerationRequest] = field(default_factory=list)
     viewers: list[User] = field(default_factory=list)
 
@@ -160,6 +162,7 @@ def build_item_page(
         )
     page.replies = replies.replies_for(session, item.id)
     page.working = next((r for r in reversed(page.replies) if r.status in replies.WORKING), None)
+    page.returned = return_note(session, page.working)
     page.hide_requests = moderation.requests_for(session, item.id)
     page.viewers = viewers(session, item_id=item.id, now=now, exclude=user)
     return page

@@ -18,6 +18,7 @@ from listener.queue.items import (
     QueueFilters,
     filter_choices,
     list_items,
+    newest_in_tab,
     tab_counts,
 )
 from listener.store.models import User
@@ -69,6 +70,7 @@ def _context(
     filters: QueueFilters,
     tab: str,
     after: str | None,
+    seen: str | None = None,
 ) -> dict[str, Any]:
     settings = effective(request, db)
     warn = settings.sla.warn_before_minutes
@@ -82,7 +84,23 @@ def _context(
         after=after,
         timezone=settings.general.timezone,
     )
+    newest, arrived = newest_in_tab(
+        db,
+        tab=tab,
+        user=user,
+        filters=filters,
+        now=now,
+        seen=_int(seen),
+        warn_minutes=warn,
+        timezone=settings.general.timezone,
+    )
     query = filters.as_query()
+    refresh = {
+        **query,
+        "tab": tab,
+        **({"after": after} if after else {}),
+        **({"seen": newest} if newest else {}),
+    }
     return {
         "page": page,
         "tab": tab,
@@ -90,7 +108,8 @@ def _context(
         "counts": tab_counts(db, user=user, now=now),
         "filters": filters,
         "filter_query": urlencode(query),
-        "refresh_query": urlencode({**query, "tab": tab, **({"after": after} if after else {})}),
+        "refresh_query": urlencode(refresh),
+        "announcement": _arrivals(arrived, TABS[tab]),
         "warn_minutes": warn,
         "platforms": PLATFORMS,
         "sentiments": SENTIMENTS,
@@ -99,6 +118,13 @@ def _context(
         "choices": filter_choices(db),
         "after": after,
     }
+
+
+def _arrivals(count: int, tab_label: str) -> str:
+    if not count:
+        return ""
+    many = "999+" if count > 999 else str(count)
+    return f"{many} new item{'s' if count != 1 else ''} in {tab_label}."
 
 
 @router.get("/queue")
@@ -124,10 +150,15 @@ def queue_results(
     filters: Filters,
     tab: str | None = None,
     after: str | None = None,
+    seen: str | None = None,
 ) -> HTMLResponse:
-    """The tabs and the table only: htmx polls this every 15 seconds."""
-    context = _context(request, db, user, now, filters, _tab(tab), after)
-    return render(request, "partials/queue_results.html", **context)
+    """The tabs and the table only: htmx polls this every 15 seconds.
+
+    ``seen`` is the newest item the page had: what arrived since is said in the page's live
+    region (an out-of-band swap of its contents, so the region itself stays in the page).
+    """
+    context = _context(request, db, user, now, filters, _tab(tab), after, seen)
+    return render(request, "partials/queue_results.html", announce=True, **context)
 
 
 @router.get("/help")
