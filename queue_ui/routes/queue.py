@@ -6,16 +6,18 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from listener import notes_tags
 from listener.queue.items import (
     DUE_CHOICES,
     PRIORITIES,
     SENTIMENTS,
     TABS,
     QueueFilters,
+    assignable_users,
     filter_choices,
     list_items,
     newest_in_tab,
@@ -71,6 +73,7 @@ def _context(
     tab: str,
     after: str | None,
     seen: str | None = None,
+    selected: list[str] | None = None,
 ) -> dict[str, Any]:
     settings = effective(request, db)
     warn = settings.sla.warn_before_minutes
@@ -117,6 +120,9 @@ def _context(
         "due_choices": DUE_CHOICES,
         "choices": filter_choices(db),
         "after": after,
+        "tags": notes_tags.tags_for(db, [row.item.id for row in page.rows]),
+        "selected": {number for value in selected or [] if (number := _int(value))},
+        "assignees": [(u.id, u.name) for u in assignable_users(db)],
     }
 
 
@@ -151,13 +157,15 @@ def queue_results(
     tab: str | None = None,
     after: str | None = None,
     seen: str | None = None,
+    item_ids: Annotated[list[str] | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
     """The tabs and the table only: htmx polls this every 15 seconds.
 
     ``seen`` is the newest item the page had: what arrived since is said in the page's live
     region (an out-of-band swap of its contents, so the region itself stays in the page).
+    ``item_ids`` are the rows ticked for a bulk action: they stay ticked across the refresh.
     """
-    context = _context(request, db, user, now, filters, _tab(tab), after, seen)
+    context = _context(request, db, user, now, filters, _tab(tab), after, seen, item_ids)
     return render(request, "partials/queue_results.html", announce=True, **context)
 
 

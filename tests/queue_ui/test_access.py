@@ -64,6 +64,10 @@ ROUTES: list[tuple[str, str, str | None]] = [
     ("PUT", "/api/items/{item}/draft", "agent"),
     ("POST", "/api/items/{item}/send", "agent"),
     ("POST", "/api/lint", "agent"),
+    ("POST", "/items/{item}/notes", "agent"),
+    ("POST", "/items/{item}/tags", "agent"),
+    ("POST", "/items/{item}/tags/remove", "agent"),
+    ("POST", "/queue/bulk", "agent"),
     ("POST", "/incidents/{incident}/resolve", "lead"),
     ("POST", "/incidents/{incident}/reopen", "lead"),
     ("POST", "/incidents/{incident}/rename", "lead"),
@@ -143,7 +147,7 @@ def test_every_route_checks_the_role(app, world, anonymous, who):
 
 
 def test_the_matrix_lists_every_route_of_the_queue_ui(app):
-    mine = {"auth", "queue", "items", "admin", "audit", "api", "ops"}
+    mine = {"auth", "queue", "items", "inbox", "admin", "audit", "api", "ops"}
     served = {
         (method, route.path)
         for route in iter_route_contexts(app.routes)

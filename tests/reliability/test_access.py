@@ -60,6 +60,10 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("POST", "/items/{item_id}/hide"): "agent",
     ("POST", "/items/{item_id}/replies/{reply_id}/approve"): "lead",
     ("POST", "/items/{item_id}/replies/{reply_id}/return"): "lead",
+    ("POST", "/items/{item_id}/notes"): "agent",
+    ("POST", "/items/{item_id}/tags"): "agent",
+    ("POST", "/items/{item_id}/tags/remove"): "agent",
+    ("POST", "/queue/bulk"): "agent",
     # the JSON API: the same operations as the queue pages
     ("GET", "/api/session"): "agent",
     ("GET", "/api/queue"): "agent",
