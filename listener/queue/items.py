@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, CursorResult, Select, and_, case, func, se
 from sqlalchemy.orm import Session, aliased
 
 from listener import inbox
+from listener.search import mention_matches
 from listener.store import audit
 from listener.store.db import upsert_insert
 from listener.store.leases import JOB_PLATFORM
@@ -92,6 +93,7 @@ class QueueFilters:
     priority: int | None = None
     due: str | None = None  # overdue | soon | today
     incident: int | None = None
+    search: str | None = None  # words the post must contain (full-text, listener.search)
 
     def as_query(self) -> dict[str, str]:
         return {k: str(v) for k, v in self.__dict__.items() if v not in (None, "")}
@@ -186,6 +188,8 @@ def _filter_conditions(
             .where(score.mention_id == QueueItem.mention_id, score.label == filters.sentiment)
             .exists()
         )
+    if filters.search:
+        conditions.append(mention_matches(QueueItem.mention_id, filters.search))
     if filters.priority:
         conditions.append(QueueItem.priority == filters.priority)
     if filters.incident:

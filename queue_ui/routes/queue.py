@@ -23,6 +23,7 @@ from listener.queue.items import (
     newest_in_tab,
     tab_counts,
 )
+from listener.search import MAX_QUERY_CHARS
 from listener.store.models import User
 from queue_ui.deps import MAX_ID, Agent, DbSession, Now
 from queue_ui.rendering import render
@@ -45,6 +46,7 @@ def queue_filters(
     priority: str | None = None,
     due: str | None = None,
     incident: str | None = None,
+    search: str | None = None,
 ) -> QueueFilters:
     """Filters from the query string; values we do not know are ignored rather than refused."""
     return QueueFilters(
@@ -54,6 +56,7 @@ def queue_filters(
         priority=p if (p := _int(priority)) in PRIORITIES else None,
         due=due if due in DUE_CHOICES else None,
         incident=_int(incident),
+        search=" ".join(search.split())[:MAX_QUERY_CHARS] or None if search else None,
     )
 
 

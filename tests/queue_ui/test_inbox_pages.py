@@ -63,3 +63,17 @@ def test_ticked_rows_stay_ticked_across_the_refresh(client_as, seed):
     fragment = client.get(f"/queue/results?tab=new&item_ids={second}").text
     assert re.search(rf'id="select-{second}"[^>]*checked', fragment)
     assert not re.search(rf'id="select-{first}"[^>]*checked', fragment)
+
+
+def test_the_search_box_finds_posts_and_keeps_the_tab_and_filters(client_as, seed):
+    client = client_as("agent")
+    scan = seed("My scan at Riverside was cancelled", label="negative").item_id
+    seed("Letters to the wrong address", label="negative")
+    seed("Thank you for cancelling nothing", label="positive")
+    html = client.get("/queue?search=cancelled&sentiment=negative").text
+    assert re.findall(r'id="item-link-(\d+)"', html) == [str(scan)]
+    form = re.search(r'<form action="/queue" method="get" role="search".*?</form>', html, re.S).group(0)
+    assert 'name="sentiment" value="negative"' in form and 'value="cancelled"' in form
+    refresh = re.search(r'hx-get="(/queue/results\?[^"]+)"', html).group(1).replace("&amp;", "&")
+    assert "search=cancelled" in refresh
+    assert re.findall(r'id="item-link-(\d+)"', client.get("/queue?search=%22%28*").text) == []

@@ -1,4 +1,4 @@
-"""inbox: tags on queue items (notes reuse the notes table)
+"""inbox: tags on queue items (notes reuse the notes table); full-text search over posts
 
 Revision ID: 0007
 Revises: 0001
@@ -7,6 +7,7 @@ Revises: 0001
 from alembic import op
 import sqlalchemy as sa
 import listener.store.types
+from listener import search
 
 revision = '0007'
 down_revision = '0001'
@@ -28,9 +29,15 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('item_tags', schema=None) as batch_op:
         batch_op.create_index('ix_item_tags_tag', ['tag'], unique=False)
+    statements = search.SQLITE_DDL if op.get_bind().dialect.name == 'sqlite' else search.POSTGRES_DDL
+    for statement in statements:
+        op.execute(statement)
 
 
 def downgrade() -> None:
+    statements = search.SQLITE_DROP if op.get_bind().dialect.name == 'sqlite' else search.POSTGRES_DROP
+    for statement in statements:
+        op.execute(statement)
     with op.batch_alter_table('item_tags', schema=None) as batch_op:
         batch_op.drop_index('ix_item_tags_tag')
     op.drop_table('item_tags')
