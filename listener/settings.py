@@ -50,6 +50,7 @@ class AccountSettings(_Section):
 
 class SourceSettings(_Section):
     key: str  # x:mentions:@handle | x:search:<query> | facebook:page:<id> | rss:<url> | replay:<file>
+    name: str = ""  # how people call it, e.g. "Coventry Telegraph" (shown as "Coventry Telegraph news feed")
     interval_seconds: int = Field(default=120, ge=10)
     enabled: bool = True
     api_base_url: str | None = None  # only for fakes and proxies; real platforms by default

@@ -1,4 +1,4 @@
-"""Jinja filters: local times, durations and SLA countdowns in words (never colour alone)."""
+"""Jinja filters: local times, durations and SLA countdowns in words (never colour alone), source names."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
 
+from queue_ui import words
 from triage.guidance import KINDS
 
 LONDON = ZoneInfo("Europe/London")
@@ -71,4 +72,11 @@ def install(env: Environment) -> None:
         "lp_kind": lambda kind: KINDS.get(kind, kind),
     }
     env.filters.update(filters)
+    env.filters["source_name"] = pass_context(
+        lambda context, key: words.source_name(key, context["settings"])
+    )
+    env.filters["lp_source_pair"] = pass_context(
+        lambda context, key: (key, words.source_name(key, context["settings"]))
+    )
+    env.filters["platform_name"] = words.platform_name
     env.globals["countdown"] = countdown
