@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, inspect, select, update
 
-from listener.search import mention_matches, words
+from listener.search import FTS_TABLE, PG_INDEX, mention_matches, words
 from listener.store.db import session_factory, write_transaction
 from listener.store.models import Author, Mention
 
@@ -62,6 +62,14 @@ def test_search_finds_every_word_stemmed_and_stays_in_step(any_engine):
     assert _found(engine, "riverside") == set()
     assert _found(engine, "letters") == {ids["both"]}
     assert _found(engine, "removed") == {ids["scan"]}
+
+
+def test_the_migration_makes_the_search_index(any_engine):
+    found = inspect(any_engine)
+    if any_engine.dialect.name == "postgresql":
+        assert PG_INDEX in {i["name"] for i in found.get_indexes("mentions")}
+    else:
+        assert FTS_TABLE in found.get_table_names()
 
 
 def test_the_words_of_a_query():
