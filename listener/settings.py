@@ -69,6 +69,7 @@ class SourceSettings(_Section):
     # linkedin:organization:<id> | bluesky:mentions:@handle | bluesky:search:<query> | rss:<url> |
     # replay:<file>
     key: str
+    name: str = ""  # how people call it, e.g. "Coventry Telegraph" (shown as "Coventry Telegraph news feed")
     interval_seconds: int = Field(default=120, ge=10)
     enabled: bool = True
     api_base_url: str | None = None  # only for fakes and proxies; real platforms by default

@@ -1,4 +1,4 @@
-"""Jinja filters: local times, durations and SLA countdowns in words (never colour alone)."""
+"""Jinja filters: local times, durations and SLA countdowns in words (never colour alone), source names."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
 
 from connectors.registry import PLATFORM_NAMES
 from listener.replies.drafts import text_version
+from queue_ui import words
 from triage.guidance import KINDS
 
 LONDON = ZoneInfo("Europe/London")
@@ -75,4 +76,11 @@ def install(env: Environment) -> None:
         "text_version": text_version,  # what a lead's approval covers (sent with the form)
     }
     env.filters.update(filters)
+    env.filters["source_name"] = pass_context(
+        lambda context, key: words.source_name(key, context["settings"])
+    )
+    env.filters["lp_source_pair"] = pass_context(
+        lambda context, key: (key, words.source_name(key, context["settings"]))
+    )
+    env.filters["platform_name"] = words.platform_name
     env.globals["countdown"] = countdown

@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from listener.queue import notes_tags
+from listener.queue.inbox import ReturnNote, return_note
 from listener.queue.items import get_item, in_open_incident, viewers
 from listener.queue.sentiment_overrides import override_for
 from listener.replies import drafts as replies
@@ -19,6 +21,7 @@ from listener.store.models import (
     Incident,
     Mention,
     ModerationRequest,
+    Note,
     QueueItem,
     Reply,
     Score,
@@ -51,6 +54,9 @@ class ItemPage:
     suggestions: list[SuggestedReply] = field(default_factory=list)
     replies: list[Reply] = field(default_factory=list)
     working: Reply | None = None
+    returned: ReturnNote | None = None  # the lead's note when the working reply was sent back
+    notes: list[tuple[Note, str]] = field(default_factory=list)  # with the writer's name
+    tags: list[str] = field(default_factory=list)
     hide_requests: list[ModerationRequest] = field(default_factory=list)
     viewers: list[User] = field(default_factory=list)
 
@@ -174,6 +180,9 @@ def build_item_page(
         )
     page.replies = replies.replies_for(session, item.id)
     page.working = next((r for r in reversed(page.replies) if r.status in replies.WORKING), None)
+    page.returned = return_note(session, page.working)
+    page.notes = notes_tags.notes_for(session, item.id)
+    page.tags = notes_tags.tags_for(session, [item.id])[item.id]
     page.hide_requests = moderation.requests_for(session, item.id)
     page.viewers = viewers(session, item_id=item.id, now=now, exclude=user)
     return page

@@ -1,10 +1,12 @@
-"""Render a page: the template plus what every page needs (user, CSRF token, nav, open incidents)."""
+"""Render a page: the template plus what every page needs (user, CSRF token, nav, open incidents,
+and for leads the count of replies waiting for their approval)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -13,10 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from listener.accounts.users import has_role
+from listener.queue import inbox
 from listener.store.models import Incident
 from queue_ui import formatting
 from queue_ui.deps import Viewer, csrf_token
 
+T = TypeVar("T")
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 templates = Jinja2Templates(directory=str(TEMPLATE_DIR))
 formatting.install(templates.env)
@@ -58,13 +62,13 @@ def open_incidents(session: Session) -> list[Incident]:
     return sorted(rows, key=lambda i: (order.get(i.level, 3), i.opened_at))
 
 
-def _banner(request: Request) -> list[Incident]:
+def _read(request: Request, query: Callable[[Session], T]) -> T:
     session: Session | None = getattr(request.state, "db", None)
     if session is not None and session.in_transaction():
-        return open_incidents(session)
+        return query(session)
     # An error page after the request's transaction ended: a short read of our own.
     with Session(request.app.state.engine) as fresh:
-        return open_incidents(fresh)
+        return query(fresh)
 
 
 def flash(request: Request, message: str) -> None:
@@ -82,8 +86,11 @@ def render(
 ) -> HTMLResponse:
     user: Viewer | None = getattr(request.state, "viewer", None)
     if user is not None and "open_incidents" not in context:
-        context["open_incidents"] = _banner(request)
+        context["open_incidents"] = _read(request, open_incidents)
+    if has_role(user, "lead") and "waiting_approval" not in context:
+        context["waiting_approval"] = _read(request, inbox.waiting_approval)
     context.setdefault("open_incidents", [])
+    context.setdefault("waiting_approval", 0)
     context.setdefault("flashes", request.session.pop("flashes", []))
     context.update(
         user=user,

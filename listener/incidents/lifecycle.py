@@ -115,8 +115,9 @@ def apply_update(
     rose = not opened and level_rank(update_.level) > level_rank(previous)
     incident.criteria = [c for c in CRITERIA if c in set(incident.criteria) | set(update_.criteria)]
     incident.evidence = _merge_evidence(incident.evidence, update_.evidence)
-    if update_.topic is not None:
-        # The monitor names the subject better as it grows (and a surge may open before it has one).
+    if update_.topic is not None and not incident.summary.get("named_by"):
+        # The monitor names the subject better as it grows (and a surge may open before it has one);
+        # a name a lead gave stays.
         incident.subject = update_.subject[:500]
         incident.topic = update_.topic
     if update_.details:
@@ -157,28 +158,36 @@ def apply_update(
 
 
 def _reopen(session: Session, incident: Incident, update_: EpisodeUpdate) -> None:
+    incident.acknowledged_at = None
+    incident.acknowledged_by_id = None
+    _open_again(session, incident, actor=SYSTEM, at=update_.at, after={"level": update_.level})
+
+
+def _open_again(
+    session: Session, incident: Incident, *, actor: User | str, at: datetime, after: dict[str, Any]
+) -> None:
+    """Back to listening, the earlier resolution kept in ``summary['reopened']``; audited."""
     resolved_at = incident.resolved_at.isoformat() if incident.resolved_at else None
     before = {"status": "resolved", "level": incident.level, "resolved_at": resolved_at}
     summary = dict(incident.summary)
     earlier = summary.pop("resolution", None)
+    by = {"by": actor.id} if isinstance(actor, User) else {}
     summary["reopened"] = [
         *summary.get("reopened", []),
-        {**before, "at": update_.at.isoformat(), "resolution": earlier},
+        {**after, **before, "at": at.isoformat(), "resolution": earlier, **by},
     ]
     incident.summary = summary
     incident.status = "listening"
     incident.resolved_at = None
     incident.resolved_by_id = None
-    incident.acknowledged_at = None
-    incident.acknowledged_by_id = None
     audit.record(
         session,
-        actor=SYSTEM,
+        actor=actor,
         action="incident.reopened",
         object_type="incident",
         object_id=incident.id,
         before=before,
-        after={"level": update_.level},
+        after=after,
     )
 
 
@@ -548,15 +557,37 @@ class IncidentClosed(Exception):
     """The incident is resolved: nothing more can be done on it."""
 
 
+class NotResolved(Exception):
+    """Only a resolved incident can be opened again."""
+
+
+class WordsRequired(ValueError):
+    """A lead's summary, reason or name is empty: the record must say why."""
+
+
 def resolve(
-    session: Session, *, incident: Incident, user: User, note: str = "", now: datetime | None = None
+    session: Session,
+    *,
+    incident: Incident,
+    user: User,
+    note: str,
+    warnings: Sequence[str] = (),
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Back to listening: record the summary managers read later, and close the incident."""
+    """Back to listening: record the summary managers read later, and close the incident.
+
+    ``note`` is the lead's summary of what happened and what was done: required, because the
+    record outlives everyone's memory of the day. ``warnings`` are what the lead was warned of
+    and confirmed past (an unsigned response, items still open); they are kept with the summary.
+    """
     if incident.status == "resolved":
         raise IncidentClosed("this incident is resolved already")
+    if not note.strip():
+        raise WordsRequired("Write a summary of what happened and what was done")
     now = now or utcnow()
     summary = build_summary(session, incident, now=now)
     summary["note"] = note.strip()
+    summary["warnings"] = list(warnings)
     before = {"status": incident.status}
     incident.summary = {**incident.summary, "resolution": summary}
     incident.status = "resolved"
@@ -572,6 +603,38 @@ def resolve(
         after={"status": "resolved", "summary": summary},
     )
     return summary
+
+
+def reopen(
+    session: Session, *, incident: Incident, user: User, reason: str, now: datetime | None = None
+) -> None:
+    """A lead opens a resolved incident again (it was closed too soon); the earlier summary is kept."""
+    if incident.status != "resolved":
+        raise NotResolved("this incident is not resolved")
+    if not reason.strip():
+        raise WordsRequired("Say why the incident is opened again")
+    _open_again(session, incident, actor=user, at=now or utcnow(), after={"reason": reason.strip()})
+
+
+def rename(session: Session, *, incident: Incident, user: User, name: str) -> None:
+    """A lead names the incident in words people use; the crisis monitor no longer renames it."""
+    name = " ".join(name.split())[:500]
+    if not name:
+        raise WordsRequired("Give the incident a name")
+    if name == incident.subject:
+        return
+    before = {"subject": incident.subject}
+    incident.subject = name
+    incident.summary = {**incident.summary, "named_by": user.id}
+    audit.record(
+        session,
+        actor=user,
+        action="incident.renamed",
+        object_type="incident",
+        object_id=incident.id,
+        before=before,
+        after={"subject": name},
+    )
 
 
 def _minutes(start: datetime | None, end: datetime | None) -> float | None:

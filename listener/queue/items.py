@@ -20,6 +20,8 @@ from sqlalchemy import ColumnElement, CursorResult, Select, and_, case, func, se
 from sqlalchemy.orm import Session, aliased
 
 from listener.accounts.users import has_role
+from listener.queue import inbox
+from listener.queue.search import mention_matches
 from listener.store import audit
 from listener.store.db import upsert_insert
 from listener.store.leases import JOB_PLATFORM
@@ -42,6 +44,7 @@ TABS = {
     "mine": "Mine",
     "unassigned": "Unassigned",
     "approval": "Waiting approval",
+    "returned": "Returned to me",
     "crisis": "Crisis",
     "closed": "Closed",
 }
@@ -90,6 +93,7 @@ class QueueFilters:
     priority: int | None = None
     due: str | None = None  # overdue | soon | today
     incident: int | None = None
+    search: str | None = None  # words the post must contain (full-text, listener.queue.search)
 
     def as_query(self) -> dict[str, str]:
         return {k: str(v) for k, v in self.__dict__.items() if v not in (None, "")}
@@ -167,6 +171,9 @@ def _tab_condition(tab: str, user: User) -> ColumnElement[bool]:
         return and_(QueueItem.assignee_id == user.id, QueueItem.status.in_(OPEN_STATUSES))
     if tab == "approval":
         return QueueItem.id.in_(select(Reply.queue_item_id).where(Reply.status == "pending_approval"))
+    if tab == "returned":
+        returned = select(Reply.queue_item_id).where(inbox.returned_replies(user))
+        return and_(QueueItem.status.in_(OPEN_STATUSES), QueueItem.id.in_(returned))
     if tab == "crisis":
         return and_(QueueItem.status.in_(OPEN_STATUSES), QueueItem.incident_id.in_(_open_incident_ids()))
     if tab == "closed":
@@ -199,6 +206,8 @@ def _filter_conditions(
             .where(score.mention_id == QueueItem.mention_id, score.label == filters.sentiment)
             .exists()
         )
+    if filters.search:
+        conditions.append(mention_matches(QueueItem.mention_id, filters.search))
     if filters.priority:
         conditions.append(QueueItem.priority == filters.priority)
     if filters.incident:
@@ -297,6 +306,29 @@ def tab_counts(
     ]
     row = session.execute(select(*counts)).one()
     return {tab: int(value or 0) for tab, value in zip(TABS, row, strict=True)}
+
+
+def newest_in_tab(
+    session: Session,
+    *,
+    tab: str,
+    user: User,
+    filters: QueueFilters,
+    now: datetime,
+    seen: int | None,
+    warn_minutes: int = 30,
+    timezone: str = "Europe/London",
+) -> tuple[int | None, int]:
+    """The newest item id in the tab (with its filters), and how many items are newer than ``seen``.
+
+    A watched tab announces what arrived since the page last looked (the live region).
+    """
+    where = [_tab_condition(tab, user), *_filter_conditions(filters, now, warn_minutes, timezone)]
+    newest = session.scalar(select(func.max(QueueItem.id)).where(*where))
+    if seen is None or newest is None or newest <= seen:
+        return newest, 0
+    newer = select(QueueItem.id).where(*where, QueueItem.id > seen).limit(COUNT_CAP + 1).subquery()
+    return newest, int(session.scalar(select(func.count()).select_from(newer)) or 0)
 
 
 def filter_choices(session: Session) -> dict[str, list[Any]]:

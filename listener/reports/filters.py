@@ -12,14 +12,15 @@ from sqlalchemy.orm import Session
 
 from connectors.registry import PLATFORM_NAMES
 from listener.settings import Settings
-from listener.store.models import Mention, QueueItem, User
+from listener.store.models import ItemTag, Mention, QueueItem, User
 
-GROUPINGS = ("agent", "account", "platform", "source", "day")
+GROUPINGS = ("agent", "account", "platform", "source", "day", "tag")
 # How an item stands against its SLA: the measures a drill-down can ask for.
 OUTCOMES = ("within_sla", "breached", "pending", "no_reply_needed")
 MEASURES = ("items", "answered", "closed", *OUTCOMES)
 LABELS = ("positive", "neutral", "negative")
 UNASSIGNED = "unassigned"
+UNTAGGED = "untagged"  # the tag group (and filter) of items nobody tagged
 OTHER_ACCOUNT = "other"
 SETTLED_WITHOUT_REPLY = frozenset({"closed", "no_reply_needed"})
 
@@ -38,6 +39,7 @@ class ReportFilters:
     account: str | None = None  # "x:@handle", "facebook:<page id>" or "other"
     agent: str | None = None  # a user id, or "unassigned"
     priority: int | None = None
+    tag: str | None = None  # a tag, or "untagged"
 
     def narrowed(self, by: str, key: str) -> ReportFilters:
         """These filters limited to one group of a report: how a figure drills down."""
@@ -52,12 +54,14 @@ class ReportFilters:
             return replace(self, platform=key)
         if by == "source":
             return replace(self, source=key)
+        if by == "tag":
+            return replace(self, tag=key)
         raise ValueError(f"unknown grouping {by!r}")
 
     def as_params(self) -> dict[str, str]:
         """Query-string form, for links that keep the filters (drill-downs, CSV downloads)."""
         params = {"from": self.date_from.isoformat(), "to": self.date_to.isoformat()}
-        for name in ("platform", "source", "account", "agent", "priority"):
+        for name in ("platform", "source", "account", "agent", "priority", "tag"):
             value = getattr(self, name)
             if value is not None:
                 params[name] = str(value)
@@ -126,6 +130,12 @@ def filtered(session: Session, stmt: Select, filters: ReportFilters, timezone: s
             stmt = stmt.where(QueueItem.assignee_id == _agent_id(filters.agent))
         if filters.priority is not None:
             stmt = stmt.where(QueueItem.priority == filters.priority)
+        if filters.tag is not None:
+            tagged = select(ItemTag.id).where(ItemTag.queue_item_id == QueueItem.id)
+            if filters.tag == UNTAGGED:
+                stmt = stmt.where(~tagged.exists())
+            else:
+                stmt = stmt.where(tagged.where(ItemTag.tag == filters.tag).exists())
     return stmt
 
 
@@ -137,7 +147,7 @@ def _agent_id(key: str) -> int:
 
 
 def uses_items(filters: ReportFilters) -> bool:
-    return filters.agent is not None or filters.priority is not None
+    return filters.agent is not None or filters.priority is not None or filters.tag is not None
 
 
 # --- choices for the filter form ---------------------------------------------------------

@@ -28,13 +28,14 @@ from listener.reports.filters import (
     OUTCOMES,
     SETTLED_WITHOUT_REPLY,
     UNASSIGNED,
+    UNTAGGED,
     ReportFilters,
     account_label,
     account_of,
     filtered,
 )
 from listener.settings import Settings
-from listener.store.models import Mention, QueueItem, User
+from listener.store.models import ItemTag, Mention, QueueItem, User
 
 # --- response times ----------------------------------------------------------------------
 
@@ -58,6 +59,7 @@ class ItemRow:
     response_seconds: float | None
     close_seconds: float | None
     outcome: str  # one of OUTCOMES
+    tags: tuple[str, ...] = ()  # read only for the tag grouping
 
     @property
     def answered(self) -> bool:
@@ -104,9 +106,12 @@ def _times_reader(session: Session, *columns: Any) -> tuple[list[Any], Callable[
 
 
 def item_rows(
-    session: Session, settings: Settings, filters: ReportFilters, *, now: datetime
+    session: Session, settings: Settings, filters: ReportFilters, *, now: datetime, with_tags: bool = False
 ) -> list[ItemRow]:
-    """The queue items whose post falls in the filters' range, with business-time figures (in no order)."""
+    """The queue items whose post falls in the filters' range, with business-time figures (in no order).
+
+    ``with_tags`` reads each item's tags too (the tag grouping needs them; nothing else does).
+    """
     names = dict(session.execute(select(User.id, User.name)).tuples().all())
     times, parse = _times_reader(
         session, Mention.created_at, QueueItem.due_at, QueueItem.first_response_at, QueueItem.closed_at
@@ -125,6 +130,7 @@ def item_rows(
     # Core, not ORM, execution: these are plain columns, and the ORM's row handling costs more than the rest.
     fetched = session.connection().execute(stmt).all()
 
+    tags = _tags(session, settings, filters) if with_tags else {}
     timeline = BusinessTimeline(BusinessClock(settings.sla.business_hours, settings.general.timezone))
     timeline.cover(filters.date_from, filters.date_to + timedelta(days=14))
     rows = []
@@ -154,9 +160,25 @@ def item_rows(
                 outcome=outcome_of(
                     status=status, due_at=due_at, first_response_at=first_response_at, now=now
                 ),
+                tags=tags.get(item_id, ()),
             )
         )
     return rows
+
+
+def _tags(session: Session, settings: Settings, filters: ReportFilters) -> dict[int, tuple[str, ...]]:
+    stmt = (
+        select(ItemTag.queue_item_id, ItemTag.tag)
+        .join(QueueItem, QueueItem.id == ItemTag.queue_item_id)
+        .join(Mention, Mention.id == QueueItem.mention_id)
+        .order_by(ItemTag.tag)
+    )
+    found: dict[int, list[str]] = defaultdict(list)
+    for item_id, tag in session.execute(
+        filtered(session, stmt, filters, settings.general.timezone, items=True)
+    ):
+        found[item_id].append(tag)
+    return {item_id: tuple(tags) for item_id, tags in found.items()}
 
 
 @dataclass
@@ -251,6 +273,13 @@ class ResponseReport:
     total: GroupFigures
 
 
+def group_keys(row: ItemRow, by: str, zone: ZoneInfo) -> Sequence[str]:
+    """The groups a row counts in: one, except by tag, where an item counts under each of its tags."""
+    if by == "tag":
+        return row.tags or (UNTAGGED,)
+    return (group_key(row, by, zone),)
+
+
 def group_key(row: ItemRow, by: str, zone: ZoneInfo) -> str:
     if by == "agent":
         return UNASSIGNED if row.assignee_id is None else str(row.assignee_id)
@@ -273,13 +302,14 @@ def summarise(rows: Sequence[ItemRow], settings: Settings, *, by: str) -> list[G
     grouped: dict[str, list[ItemRow]] = defaultdict(list)
     names: dict[str, str] = {}
     for row in rows:
-        key = group_key(row, by, zone)
-        grouped[key].append(row)
-        if by == "agent":
-            names[key] = row.assignee_name or "Unassigned"
+        for key in group_keys(row, by, zone):
+            grouped[key].append(row)
+            if by == "agent":
+                names[key] = row.assignee_name or "Unassigned"
     label: Callable[[str], str] = {
         "agent": lambda key: names[key],
         "account": lambda key: account_label(key, settings),
+        "tag": lambda key: "No tag" if key == UNTAGGED else key,
     }.get(by, lambda key: key)
     groups = [GroupFigures.of(key, label(key), members) for key, members in grouped.items()]
     groups.sort(key=(lambda g: g.key) if by == "day" else (lambda g: (g.label.lower(), g.key)))
@@ -290,7 +320,7 @@ def response_report(
     session: Session, settings: Settings, filters: ReportFilters, *, by: str, now: datetime
 ) -> ResponseReport:
     """First-response and close times, and SLA outcomes, per group of ``by`` and in total."""
-    rows = item_rows(session, settings, filters, now=now)
+    rows = item_rows(session, settings, filters, now=now, with_tags=by == "tag")
     return ResponseReport(
         filters=filters,
         by=by,

@@ -412,6 +412,22 @@ class Note(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ItemTag(Base):
+    """A tag a person put on a queue item ("parking", "letters"): reports can group by it."""
+
+    __tablename__ = "item_tags"
+    __table_args__ = (
+        UniqueConstraint("queue_item_id", "tag"),
+        Index("ix_item_tags_tag", "tag"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue_item_id: Mapped[int] = mapped_column(ForeignKey("queue_items.id", ondelete="CASCADE"))
+    tag: Mapped[str] = mapped_column(String(40))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    added_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Response(Base):
     """The considered response of policy 7.2, with its checklist and the stakeholders' sign-offs."""
 

@@ -12,9 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from listener.store.models import AuditEvent
+from listener.store.models import AuditEvent, User
 from queue_ui.deps import MAX_ID, DbSession, Manager
 from queue_ui.rendering import render
+from queue_ui.words import audit_sentence
 
 router = APIRouter()
 PAGE = 100
@@ -94,4 +95,6 @@ def audit_page(
         next_before=events[-1].id if more and events else None,
         query=query,
         first_page=before is None,
+        names=dict(db.execute(select(User.id, User.name)).tuples().all()),
+        audit_sentence=audit_sentence,
     )

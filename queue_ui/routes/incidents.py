@@ -1,10 +1,10 @@
 """Incident pages (policy 7.2): the list, the incident page and its actions, acknowledgement by link.
 
 Everyone signed in can read an incident; the actions — acknowledge, retry an alert, the
-listening message, the considered response and its sign-offs, resolve — need a comms
-lead. The acknowledgement link in an alert needs no sign-in: the signed token is the
-permission, and it only acknowledges (a GET shows a button, so a mail scanner that
-follows links acknowledges nothing).
+listening message, the considered response and its sign-offs, resolve (summary required,
+confirmed past the warnings), reopen, rename — need a comms lead. The acknowledgement
+link in an alert needs no sign-in: the signed token is the permission, and it only
+acknowledges (a GET shows a button, so a mail scanner that follows links acknowledges nothing).
 """
 
 from __future__ import annotations
@@ -473,6 +473,26 @@ def post_response(
     return _back(incident_id, "response")
 
 
+def close_warnings(db: Session, settings: Any, incident: Incident) -> list[str]:
+    """What a lead is warned of before resolving: the response not signed off, items still open."""
+    warnings = []
+    response = comms.current_response(db, incident)
+    missing = comms.missing_signoffs(db, settings, response) if response else []
+    if response is None:
+        warnings.append("No considered response has been written.")
+    elif response.status != "posted" and missing:
+        warnings.append(f"The considered response is not signed off by {', '.join(missing)}.")
+    open_items = [
+        i
+        for i in comms.incident_items(db, incident)
+        if i.status in ("new", "claimed") and i.first_response_at is None
+    ]
+    if open_items:
+        n = len(open_items)
+        warnings.append(f"{n} item{'s are' if n != 1 else ' is'} still open in the queue with no response.")
+    return warnings
+
+
 @router.post("/incidents/{incident_id:int}/resolve")
 def resolve(
     request: Request,
@@ -482,11 +502,77 @@ def resolve(
     _csrf: CsrfChecked,
     incident_id: RowId,
     note: Annotated[str, Form(max_length=5000)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """Two steps: the summary is checked and the warnings shown; only ``confirm=yes`` resolves."""
+    incident = _incident(db, incident_id)
+    if incident.status == "resolved":
+        return _page(
+            request,
+            db,
+            incident,
+            user,
+            status_code=409,
+            errors={"resolve-note": "This incident is resolved already"},
+        )
+    if not note.strip():
+        return _page(
+            request,
+            db,
+            incident,
+            user,
+            status_code=422,
+            errors={"resolve-note": "Write a summary of what happened and what was done"},
+        )
+    warnings = close_warnings(db, request.app.state.settings, incident)
+    if confirm != "yes":
+        return render(
+            request,
+            "incidents/resolve.html",
+            title=f"Resolve the incident: {incident.subject}",
+            incident=incident,
+            note=note,
+            warnings=warnings,
+        )
+    incidents.resolve(db, incident=incident, user=user, note=note, warnings=warnings, now=now)
+    flash(request, "Incident resolved: back to listening. The summary is on this page.")
+    return _back(incident_id, "summary")
+
+
+@router.post("/incidents/{incident_id:int}/reopen")
+def reopen(
+    request: Request,
+    db: DbSession,
+    now: Now,
+    user: Lead,
+    _csrf: CsrfChecked,
+    incident_id: int,
+    reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     incident = _incident(db, incident_id)
     try:
-        incidents.resolve(db, incident=incident, user=user, note=note, now=now)
-    except incidents.IncidentClosed as exc:
-        return _page(request, db, incident, user, status_code=409, errors={"resolve-note": str(exc)})
-    flash(request, "Incident resolved: back to listening. The summary is on this page.")
-    return _back(incident_id, "summary")
+        incidents.reopen(db, incident=incident, user=user, reason=reason, now=now)
+    except incidents.WordsRequired as exc:
+        return _page(request, db, incident, user, status_code=422, errors={"reopen-reason": str(exc)})
+    except incidents.NotResolved as exc:
+        return _page(request, db, incident, user, status_code=409, errors={"reopen-reason": str(exc)})
+    flash(request, "Incident opened again. The earlier summary is kept in its history.")
+    return _back(incident_id)
+
+
+@router.post("/incidents/{incident_id:int}/rename")
+def rename(
+    request: Request,
+    db: DbSession,
+    user: Lead,
+    _csrf: CsrfChecked,
+    incident_id: int,
+    name: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    incident = _incident(db, incident_id)
+    try:
+        incidents.rename(db, incident=incident, user=user, name=name)
+    except incidents.WordsRequired as exc:
+        return _page(request, db, incident, user, status_code=422, errors={"incident-name": str(exc)})
+    flash(request, f"Incident renamed: {incident.subject}.")
+    return _back(incident_id)

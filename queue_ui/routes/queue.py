@@ -6,20 +6,24 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from listener.queue import notes_tags
 from listener.queue.items import (
     DUE_CHOICES,
     PRIORITIES,
     SENTIMENTS,
     TABS,
     QueueFilters,
+    assignable_users,
     filter_choices,
     list_items,
+    newest_in_tab,
     tab_counts,
 )
+from listener.queue.search import MAX_QUERY_CHARS
 from listener.store.models import User
 from queue_ui.deps import MAX_ID, Agent, DbSession, Now
 from queue_ui.formatting import PLATFORM_NAMES
@@ -43,6 +47,7 @@ def queue_filters(
     priority: str | None = None,
     due: str | None = None,
     incident: str | None = None,
+    search: str | None = None,
 ) -> QueueFilters:
     """Filters from the query string; values we do not know are ignored rather than refused."""
     return QueueFilters(
@@ -52,6 +57,7 @@ def queue_filters(
         priority=p if (p := _int(priority)) in PRIORITIES else None,
         due=due if due in DUE_CHOICES else None,
         incident=_int(incident),
+        search=" ".join(search.split())[:MAX_QUERY_CHARS] or None if search else None,
     )
 
 
@@ -70,6 +76,8 @@ def _context(
     filters: QueueFilters,
     tab: str,
     after: str | None,
+    seen: str | None = None,
+    selected: list[str] | None = None,
 ) -> dict[str, Any]:
     settings = effective(request, db)
     warn = settings.sla.warn_before_minutes
@@ -83,7 +91,23 @@ def _context(
         after=after,
         timezone=settings.general.timezone,
     )
+    newest, arrived = newest_in_tab(
+        db,
+        tab=tab,
+        user=user,
+        filters=filters,
+        now=now,
+        seen=_int(seen),
+        warn_minutes=warn,
+        timezone=settings.general.timezone,
+    )
     query = filters.as_query()
+    refresh = {
+        **query,
+        "tab": tab,
+        **({"after": after} if after else {}),
+        **({"seen": newest} if newest else {}),
+    }
     return {
         "page": page,
         "tab": tab,
@@ -91,7 +115,8 @@ def _context(
         "counts": tab_counts(db, user=user, now=now),
         "filters": filters,
         "filter_query": urlencode(query),
-        "refresh_query": urlencode({**query, "tab": tab, **({"after": after} if after else {})}),
+        "refresh_query": urlencode(refresh),
+        "announcement": _arrivals(arrived, TABS[tab]),
         "warn_minutes": warn,
         "platforms": PLATFORMS,
         "sentiments": SENTIMENTS,
@@ -99,7 +124,17 @@ def _context(
         "due_choices": DUE_CHOICES,
         "choices": filter_choices(db),
         "after": after,
+        "tags": notes_tags.tags_for(db, [row.item.id for row in page.rows]),
+        "selected": {number for value in selected or [] if (number := _int(value))},
+        "assignees": [(u.id, u.name) for u in assignable_users(db)],
     }
+
+
+def _arrivals(count: int, tab_label: str) -> str:
+    if not count:
+        return ""
+    many = "999+" if count > 999 else str(count)
+    return f"{many} new item{'s' if count != 1 else ''} in {tab_label}."
 
 
 @router.get("/queue")
@@ -125,10 +160,17 @@ def queue_results(
     filters: Filters,
     tab: str | None = None,
     after: str | None = None,
+    seen: str | None = None,
+    item_ids: Annotated[list[str] | None, Query(max_length=200)] = None,
 ) -> HTMLResponse:
-    """The tabs and the table only: htmx polls this every 15 seconds."""
-    context = _context(request, db, user, now, filters, _tab(tab), after)
-    return render(request, "partials/queue_results.html", **context)
+    """The tabs and the table only: htmx polls this every 15 seconds.
+
+    ``seen`` is the newest item the page had: what arrived since is said in the page's live
+    region (an out-of-band swap of its contents, so the region itself stays in the page).
+    ``item_ids`` are the rows ticked for a bulk action: they stay ticked across the refresh.
+    """
+    context = _context(request, db, user, now, filters, _tab(tab), after, seen, item_ids)
+    return render(request, "partials/queue_results.html", announce=True, **context)
 
 
 @router.get("/help")

@@ -53,6 +53,7 @@ GROUPING_NAMES = {
     "platform": "Platform",
     "source": "Source",
     "day": "Day",
+    "tag": "Tag",
 }
 MEASURE_NAMES = {
     "items": "items",
@@ -130,6 +131,7 @@ def parse_query(request: Request) -> Query:
         account=_text(request, "account"),
         agent=agent,
         priority=priority,
+        tag=_text(request, "tag", 40),
     )
     return Query(filters=filters, by=by, errors=errors)
 
@@ -226,7 +228,7 @@ def reports_page(request: Request, db: DbSession, user: Manager, now: Now) -> HT
     settings: Settings = request.app.state.settings
     query = parse_query(request)
     filters, by = query.filters, query.by
-    rows = item_rows(db, settings, filters, now=now)
+    rows = item_rows(db, settings, filters, now=now, with_tags=by == "tag")
     groups = summarise(rows, settings, by=by)
     days = summarise(rows, settings, by="day")
     volume = volume_report(db, settings, filters)
@@ -318,7 +320,7 @@ def _csv(name: str, filters: ReportFilters, columns: tuple[str, ...], rows: list
 def response_csv(request: Request, db: DbSession, user: Manager, now: Now) -> Response:
     settings: Settings = request.app.state.settings
     query = parse_query(request)
-    rows = item_rows(db, settings, query.filters, now=now)
+    rows = item_rows(db, settings, query.filters, now=now, with_tags=query.by == "tag")
     table = [g.as_dict() for g in summarise(rows, settings, by=query.by)]
     table.append(GroupFigures.of("total", "All items", rows).as_dict())
     return _csv(f"response-times-by-{query.by}", query.filters, RESPONSE_COLUMNS, table)

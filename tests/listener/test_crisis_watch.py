@@ -109,7 +109,7 @@ def test_a_resolved_incident_stays_resolved_when_its_episode_goes_on(engine, sta
         )
         session.add(lead)
         session.flush()
-        incidents.resolve(session, incident=session.scalars(select(Incident)).one(), user=lead)
+        incidents.resolve(session, incident=session.scalars(select(Incident)).one(), user=lead, note="Done")
 
     _store(engine, stage, mentions[split:])
     CrisisWatch(engine, settings).step(now=max(m.created_at for m in mentions))

@@ -150,7 +150,9 @@ def test_a_resolved_incident_stays_resolved_unless_its_episode_gets_worse(engine
     ids = _mentions(engine, ["a", "b"])
     _apply(engine, _update(ids))
     with write_transaction(engine) as session:
-        incidents.resolve(session, incident=session.scalars(select(Incident)).one(), user=lead, now=T0)
+        incidents.resolve(
+            session, incident=session.scalars(select(Incident)).one(), user=lead, note="Over", now=T0
+        )
     assert _apply(engine, _update(ids, at=T0 + timedelta(minutes=30))) is None
     with write_transaction(engine) as session:
         assert session.scalars(select(Incident.status)).one() == "resolved"
@@ -528,4 +530,56 @@ def test_resolving_records_the_summary(engine, make_user, monkeypatch):
         incident = session.get(Incident, incident_id)
         assert incident.status == "resolved" and incident.summary["resolution"]["minutes_open"] == 180.0
         with pytest.raises(incidents.IncidentClosed):
-            incidents.resolve(session, incident=incident, user=lead)
+            incidents.resolve(session, incident=incident, user=lead, note="Again")
+
+
+def test_a_lead_cannot_resolve_without_a_summary_and_the_warnings_are_kept(engine, make_user):
+    lead = make_user("lead")
+    incident_id = _incident(engine, _mentions(engine, ["a"]))
+    with write_transaction(engine) as session:
+        incident = session.get(Incident, incident_id)
+        with pytest.raises(incidents.WordsRequired):
+            incidents.resolve(session, incident=incident, user=lead, note="  \n ")
+        assert incident.status != "resolved"
+        summary = incidents.resolve(
+            session, incident=incident, user=lead, note="Recalled", warnings=["Response unsigned"], now=T0
+        )
+    assert summary["warnings"] == ["Response unsigned"]
+
+
+def test_a_lead_reopens_a_resolved_incident_with_a_reason_audited(engine, make_user):
+    lead = make_user("lead")
+    incident_id = _incident(engine, _mentions(engine, ["a"]))
+    with write_transaction(engine) as session:
+        incident = session.get(Incident, incident_id)
+        with pytest.raises(incidents.NotResolved):
+            incidents.reopen(session, incident=incident, user=lead, reason="Too soon")
+        incidents.resolve(session, incident=incident, user=lead, note="Recalled", now=T0)
+        with pytest.raises(incidents.WordsRequired):
+            incidents.reopen(session, incident=incident, user=lead, reason=" ")
+        incidents.reopen(session, incident=incident, user=lead, reason="More letters", now=T0)
+        assert (incident.status, incident.resolved_at) == ("listening", None)
+        entry = incident.summary["reopened"][-1]
+        assert (entry["by"], entry["reason"], entry["resolution"]["note"]) == (
+            lead.id,
+            "More letters",
+            "Recalled",
+        )
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "incident.reopened")).one()
+        assert event.actor == lead.email and event.after == {"reason": "More letters"}
+
+
+def test_a_name_a_lead_gives_stays_when_the_monitor_updates_the_episode(engine, make_user):
+    lead = make_user("lead")
+    ids = _mentions(engine, ["a", "b"])
+    incident_id = _incident(engine, ids)
+    with write_transaction(engine) as session:
+        incident = session.get(Incident, incident_id)
+        with pytest.raises(incidents.WordsRequired):
+            incidents.rename(session, incident=incident, user=lead, name="   ")
+        incidents.rename(session, incident=incident, user=lead, name="  Riverside scans   cancelled ")
+    _apply(engine, _update(ids, at=T0 + timedelta(minutes=5), subject="cancelled, riverside, scan"))
+    with write_transaction(engine) as session:
+        assert session.get(Incident, incident_id).subject == "Riverside scans cancelled"
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "incident.renamed")).one()
+        assert event.before == {"subject": "GP letters sent to the wrong addresses"}

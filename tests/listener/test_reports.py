@@ -149,6 +149,7 @@ class Planted:
             "platform": self.platform,
             "source": self.source,
             "day": self.created.astimezone(LONDON).date().isoformat(),
+            "tag": "untagged",  # nothing in this month is tagged (tags: test_notes_tags_bulk.py)
         }[by]
 
     def measure(self, name: str) -> bool:

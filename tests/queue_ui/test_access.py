@@ -17,8 +17,9 @@ from queue_ui.app import create_app
 from tests.conftest import TEST_PASSWORD
 from tests.queue_ui.conftest import SECRET, UiClient, csrf_of, sign_in
 
-# (method, path, least role) for the routes this app's queue, admin, audit, API and ops modules serve.
-# None = open to anyone (sign-in, probes). {item}/{reply}/{user} are filled in by the test.
+# (method, path, least role) for the routes this app's queue, admin, audit, API and ops modules serve,
+# and the incident routes added since. None = open to anyone (sign-in, probes).
+# {item}/{reply}/{user}/{incident} are filled in by the test.
 ROUTES: list[tuple[str, str, str | None]] = [
     ("GET", "/sign-in", None),
     ("GET", "/sign-in/code", None),
@@ -75,6 +76,13 @@ ROUTES: list[tuple[str, str, str | None]] = [
     ("PUT", "/api/items/{item}/draft", "agent"),
     ("POST", "/api/items/{item}/send", "agent"),
     ("POST", "/api/lint", "agent"),
+    ("POST", "/items/{item}/notes", "agent"),
+    ("POST", "/items/{item}/tags", "agent"),
+    ("POST", "/items/{item}/tags/remove", "agent"),
+    ("POST", "/queue/bulk", "agent"),
+    ("POST", "/incidents/{incident}/resolve", "lead"),
+    ("POST", "/incidents/{incident}/reopen", "lead"),
+    ("POST", "/incidents/{incident}/rename", "lead"),
 ]
 # Routes of other modules that are deliberately open: the emailed acknowledgement link carries its own token.
 OPEN_ELSEWHERE = {"/", "/sign-out", "/incidents/ack/{token}"}
@@ -82,7 +90,7 @@ WHO = ["anonymous", *ROLES]
 
 
 @pytest.fixture
-def world(engine, seed, make_user, client_as):
+def world(engine, seed, make_user, client_as, open_incident):
     """One item with a reply waiting for approval, and a client per role (plus anonymous)."""
     clients = {role: client_as(role) for role in ROLES}
     agent = clients["agent"].user
@@ -106,7 +114,13 @@ def world(engine, seed, make_user, client_as):
     other = make_user("agent")
     return {
         "clients": clients,
-        "ids": {"item": item.item_id, "reply": reply_id, "user": other.id, "template": "thanks-comment"},
+        "ids": {
+            "item": item.item_id,
+            "reply": reply_id,
+            "user": other.id,
+            "template": "thanks-comment",
+            "incident": open_incident(),
+        },
     }
 
 
@@ -147,7 +161,7 @@ def test_every_route_checks_the_role(app, world, anonymous, who):
 
 
 def test_the_matrix_lists_every_route_of_the_queue_ui(app):
-    mine = {"auth", "queue", "items", "admin", "audit", "api", "ops"}
+    mine = {"auth", "queue", "items", "inbox", "admin", "audit", "api", "ops"}
     served = {
         (method, route.path)
         for route in iter_route_contexts(app.routes)
@@ -159,6 +173,7 @@ def test_the_matrix_lists_every_route_of_the_queue_ui(app):
         "{reply}": "{reply_id}",
         "{user}": "{user_id}",
         "{template}": "{key}",
+        "{incident}": "{incident_id:int}",
     }
     listed = set()
     for method, path, _ in ROUTES:

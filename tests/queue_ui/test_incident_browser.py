@@ -75,3 +75,48 @@ def test_a_lead_works_an_incident_in_the_browser(engine, settings, live_url, mak
     with write_transaction(engine) as session:
         assert session.get(Incident, incident_id).acknowledged_by_id == lead.id
         assert len(session.scalars(select(Reply)).all()) == 3
+
+
+def _sign_in(page, url, user) -> None:
+    page.goto(url)
+    page.get_by_label("Email address").fill(user.email)
+    page.get_by_label("Password").fill(TEST_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _serious(page) -> list[str]:
+    violations = Axe().run(page).response["violations"]
+    return [v["id"] for v in violations if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("width,height", [(1366, 900), (390, 844)])
+def test_a_lead_resolves_with_a_summary_past_the_warnings_then_reopens(
+    engine, settings, live_url, make_user, chromium, width, height
+):
+    incident_id = make_incident(engine, settings)
+    lead = make_user("lead", initials="JB")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        _sign_in(page, f"{live_url}/incidents/{incident_id}", lead)
+        page.get_by_role("button", name="Resolve: back to listening").click()
+        expect(page.locator(".nhsuk-error-summary")).to_contain_text("Write a summary")
+
+        page.get_by_label("Summary: what happened and what was done").fill("Letters recalled; apology sent")
+        page.get_by_role("button", name="Resolve: back to listening").click()
+        expect(page.locator("#resolve-warnings")).to_contain_text("No considered response has been written.")
+        expect(page.locator("#resolve-warnings")).to_contain_text("2 items are still open")
+        assert _serious(page) == []
+        page.get_by_role("button", name="Yes, resolve the incident").click()
+        expect(page.locator("#resolution")).to_contain_text("Letters recalled; apology sent")
+        expect(page.locator("#resolution")).to_contain_text("No considered response has been written.")
+        assert _serious(page) == []
+
+        page.get_by_label("Why open it again? (recorded)").fill("More letters went out today")
+        page.get_by_role("button", name="Open the incident again").click()
+        expect(page.locator("#incident-state")).to_contain_text("More letters went out today")
+        expect(page.get_by_role("button", name="Resolve: back to listening")).to_be_visible()
+        browser.close()
+
+    with write_transaction(engine) as session:
+        assert session.get(Incident, incident_id).status == "listening"

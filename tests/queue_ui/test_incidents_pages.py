@@ -254,10 +254,78 @@ def test_a_sign_off_of_a_text_changed_since_the_page_loaded_is_refused(engine, u
 def test_resolving_shows_the_summary(engine, ui_settings, client_as):
     incident_id = make_incident(engine, ui_settings)
     client = client_as("lead")
-    assert client.form(f"/incidents/{incident_id}/resolve", {"note": "Letters recalled"}).status_code == 303
+    done = client.form(f"/incidents/{incident_id}/resolve", {"note": "Letters recalled", "confirm": "yes"})
+    assert done.status_code == 303
     page = client.get(f"/incidents/{incident_id}").text
     assert 'id="resolution"' in page and "Letters recalled" in page
     assert "Time to first alert" in page
+
+
+def _status(engine, incident_id):
+    with write_transaction(engine) as session:
+        return session.get(Incident, incident_id).status
+
+
+def test_resolving_needs_a_summary_and_a_confirmation_past_the_warnings(engine, ui_settings, client_as):
+    incident_id = make_incident(engine, ui_settings)
+    client = client_as("lead")
+    empty = client.form(f"/incidents/{incident_id}/resolve", {"note": "   ", "confirm": "yes"})
+    assert empty.status_code == 422 and "Write a summary" in empty.text
+    assert _status(engine, incident_id) != "resolved"
+
+    asked = client.form(f"/incidents/{incident_id}/resolve", {"note": "Letters recalled"})
+    assert asked.status_code == 200 and 'id="confirm-resolve"' in asked.text
+    assert "No considered response has been written." in asked.text
+    assert "2 items are still open in the queue with no response." in asked.text
+    assert _status(engine, incident_id) != "resolved"
+
+    assert (
+        client.form(
+            f"/incidents/{incident_id}/resolve", {"note": "Letters recalled", "confirm": "yes"}
+        ).status_code
+        == 303
+    )
+    with write_transaction(engine) as session:
+        resolution = session.get(Incident, incident_id).summary["resolution"]
+    assert resolution["note"] == "Letters recalled" and len(resolution["warnings"]) == 2
+    again = client.form(f"/incidents/{incident_id}/resolve", {"note": "Again", "confirm": "yes"})
+    assert again.status_code == 409
+
+
+def test_an_unsigned_response_is_warned_of(engine, ui_settings, client_as):
+    incident_id = make_incident(engine, ui_settings)
+    client = client_as("lead")
+    form = {"format": "post", "text": "We are sorry. ^AB", **ALL_YES}
+    assert client.form(f"/incidents/{incident_id}/response", form).status_code == 303
+    asked = client.form(f"/incidents/{incident_id}/resolve", {"note": "Done"})
+    stakeholder = ui_settings.incidents.stakeholders[0]
+    assert "The considered response is not signed off by" in asked.text and stakeholder in asked.text
+
+
+def test_a_lead_reopens_and_renames_an_incident_an_agent_cannot(engine, ui_settings, client_as):
+    incident_id = make_incident(engine, ui_settings)
+    lead, agent = client_as("lead"), client_as("agent")
+    lead.form(f"/incidents/{incident_id}/resolve", {"note": "Letters recalled", "confirm": "yes"})
+    assert agent.form(f"/incidents/{incident_id}/reopen", {"reason": "x"}).status_code == 403
+    assert agent.form(f"/incidents/{incident_id}/rename", {"name": "x"}).status_code == 403
+    page = lead.get(f"/incidents/{incident_id}").text
+    assert 'id="reopen-button"' in page
+    assert lead.form(f"/incidents/{incident_id}/reopen", {"reason": ""}).status_code == 422
+    assert lead.form(f"/incidents/{incident_id}/reopen", {"reason": "More letters found"}).status_code == 303
+    assert _status(engine, incident_id) == "listening"
+    page = lead.get(f"/incidents/{incident_id}").text
+    assert "More letters found" in page and 'id="resolve-button"' in page
+    assert lead.form(f"/incidents/{incident_id}/reopen", {"reason": "again"}).status_code == 409
+
+    assert lead.form(f"/incidents/{incident_id}/rename", {"name": " "}).status_code == 422
+    assert (
+        lead.form(f"/incidents/{incident_id}/rename", {"name": "Letters to wrong addresses"}).status_code
+        == 303
+    )
+    assert (
+        '<h1 class="nhsuk-heading-l">Letters to wrong addresses</h1>'
+        in lead.get(f"/incidents/{incident_id}").text
+    )
 
 
 def test_a_failed_alert_can_be_retried_from_the_page(engine, ui_settings, client_as):

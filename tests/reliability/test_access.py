@@ -69,6 +69,10 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("POST", "/items/{item_id}/replies/{reply_id}/not-posted"): "agent",
     ("POST", "/items/{item_id}/replies/{reply_id}/posted"): "agent",
     ("POST", "/items/{item_id}/replies/{reply_id}/return"): "lead",
+    ("POST", "/items/{item_id}/notes"): "agent",
+    ("POST", "/items/{item_id}/tags"): "agent",
+    ("POST", "/items/{item_id}/tags/remove"): "agent",
+    ("POST", "/queue/bulk"): "agent",
     # the JSON API: the same operations as the queue pages
     ("GET", "/api/session"): "agent",
     ("GET", "/api/openapi.json"): "agent",
@@ -92,6 +96,8 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("POST", "/incidents/{incident_id:int}/response/sign-off"): "lead",
     ("POST", "/incidents/{incident_id:int}/response/post"): "lead",
     ("POST", "/incidents/{incident_id:int}/resolve"): "lead",
+    ("POST", "/incidents/{incident_id:int}/reopen"): "lead",
+    ("POST", "/incidents/{incident_id:int}/rename"): "lead",
     # response times, volumes and the FOI export are for managers
     ("GET", "/reports"): "manager",
     ("GET", "/reports/items"): "manager",

@@ -1,7 +1,7 @@
 """exactly once: one live reply per item and per incident post, one sign-off per person, held replies
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-04 18:20:00
 
 PostgreSQL under READ COMMITTED lets two requests both see "no reply yet" and both insert
@@ -13,8 +13,8 @@ built: the later ones are marked failed first, with a reason a person can read.
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0002'
-down_revision = '0005'
+revision = '0005'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """sign-in sessions kept server-side, sign-in throttle counters, password change and second factor
 
-Revision ID: 0005
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 """
 
 from alembic import op
 import sqlalchemy as sa
 import listener.store.types
 
-revision = '0005'
-down_revision = '0004'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

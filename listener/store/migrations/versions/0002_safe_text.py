@@ -1,13 +1,13 @@
 """safe text: mentions.text_note; index on mentions (received_at, id) for the crisis watch
 
-Revision ID: 0003
+Revision ID: 0002
 Revises: 0001
 """
 
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0003'
+revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None
