@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from connectors.base import (
     mask_secret,
 )
 from connectors.facebook.graph import GraphClient
+from connectors.facebook.harvest import Harvest
 from connectors.facebook.parse import EdgeName, parse_graph_response
 from connectors.http import DEFAULT_TIMEOUT
 
@@ -44,44 +44,6 @@ def parse_source(source: str) -> str:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class _Harvest:
-    """What one fetch has read: items from ``query_since`` on by id, rejected payloads, and the
-    ``horizon`` up to which every listing was read completely (None: all of them were)."""
-
-    since: datetime
-    query_since: datetime
-    found: dict[str, Mention] = field(default_factory=dict)
-    rejected: list[str] = field(default_factory=list)
-    horizon: datetime | None = None
-
-    def keep(self, result: ParseResult) -> None:
-        self.rejected.extend(result.rejected)
-        for mention in result.mentions:
-            if mention.created_at >= self.query_since:
-                self.found.setdefault(mention.external_id, mention)
-
-    def stop_at(self, last_read: datetime) -> None:
-        """A listing read oldest first was cut after ``last_read``."""
-        self.horizon = last_read if self.horizon is None else min(self.horizon, last_read)
-
-    def stop_at_since(self) -> None:
-        """A listing was cut where nothing says how far it got: the cursor stays where it was."""
-        self.horizon = self.since
-
-    def outcome(self, *, recent: set[str], overlap: timedelta) -> tuple[list[Mention], Checkpoint]:
-        """The new items, oldest first, less the ``recent`` ones the last fetch returned; the next cursor."""
-        since, found = self.since, self.found
-        newest = max([since, *(m.created_at for m in found.values())])
-        if self.horizon is not None:
-            newest = max(since, min(newest, self.horizon))
-        still_recent = sorted(i for i, m in found.items() if m.created_at >= newest - overlap)
-        fresh = [m for i, m in found.items() if i not in recent]
-        mentions = sorted(fresh, key=lambda m: (m.created_at, m.external_id))
-        cursor = {"since": newest.isoformat(), "recent": still_recent}
-        return mentions, Checkpoint(cursor, tuple(self.rejected))
 
 
 class FacebookConnector:
@@ -189,14 +151,14 @@ class FacebookConnector:
         """
         page_id = parse_source(source)
         since = self._since(checkpoint)
-        harvest = _Harvest(since=since, query_since=since - self.overlap)
+        harvest = Harvest(since=since, query_since=since - self.overlap)
         for post in self._read_feed(source, page_id, harvest):
             if _active_since(post, harvest.query_since):
                 self._read_comments(source, page_id, post, harvest)
         self._read_tagged(source, page_id, harvest)
         return harvest.outcome(recent=set(checkpoint.cursor.get("recent") or ()), overlap=self.overlap)
 
-    def _read_feed(self, source: str, page_id: str, harvest: _Harvest) -> list[Mention]:
+    def _read_feed(self, source: str, page_id: str, harvest: Harvest) -> list[Mention]:
         """The page's feed; returns every post read, kept or not, for their comments to be read."""
         # One feed read serves both purposes: new posts, and the recent posts whose comments we read.
         feed_since = min(harvest.query_since, harvest.since - self.comment_window)
@@ -213,7 +175,7 @@ class FacebookConnector:
         harvest.keep(feed)
         return feed.mentions
 
-    def _read_comments(self, source: str, page_id: str, post: Mention, harvest: _Harvest) -> None:
+    def _read_comments(self, source: str, page_id: str, post: Mention, harvest: Harvest) -> None:
         try:
             comments, cut = self._listing(
                 f"reading comments on {post.external_id}",
@@ -239,7 +201,7 @@ class FacebookConnector:
             harvest.stop_at_since()
         harvest.keep(comments)
 
-    def _read_tagged(self, source: str, page_id: str, harvest: _Harvest) -> None:
+    def _read_tagged(self, source: str, page_id: str, harvest: Harvest) -> None:
         tagged, cut = self._listing(
             f"reading posts tagging page {page_id}",
             f"{page_id}/tagged",
