@@ -26,7 +26,19 @@ from queue_ui.middleware import BodySizeLimitMiddleware, SecurityHeadersMiddlewa
 from queue_ui.rendering import render
 
 # Every router the app serves; incidents and reports are built by their own helpers.
-ROUTE_MODULES = ("auth", "queue", "items", "inbox", "admin", "audit", "api", "ops", "incidents", "reports")
+ROUTE_MODULES = (
+    "auth",
+    "queue",
+    "items",
+    "inbox",
+    "admin",
+    "audit",
+    "api",
+    "ops",
+    "incidents",
+    "reports",
+    "report_downloads",
+)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MIN_SECRET_LENGTH = 32
 # Forms carry at most a reply, a template or a reason: far below this.

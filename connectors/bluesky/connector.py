@@ -7,9 +7,8 @@ import re
 import threading
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-import regex
 from pydantic import ValidationError
 
 from connectors.base import (
@@ -24,6 +23,9 @@ from connectors.base import (
 from connectors.bluesky.errors import SessionExpired
 from connectors.bluesky.models import POST_TYPE, PostsEnvelope, PostView, ThreadEnvelope, ThreadViewPost
 from connectors.bluesky.parse import POST_REASONS, Page, parse_notifications_page, parse_posts_page
+from connectors.bluesky.post_text import MAX_GRAPHEMES, check_text, comparable
+from connectors.bluesky.session import MemorySessionStore, SessionStore
+from connectors.bluesky.window import Window, iso, parse_time
 from connectors.http import DEFAULT_TIMEOUT
 from connectors.validation import describe
 
@@ -37,35 +39,7 @@ BLUESKY_SERVICE = "https://bsky.social"
 # The AT Protocol's handle syntax: a domain name of two or more labels.
 HANDLE = re.compile(r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 
-MAX_GRAPHEMES = 300  # app.bsky.feed.post#text maxGraphemes
-MAX_TEXT_BYTES = 3000  # app.bsky.feed.post#text maxLength (UTF-8 bytes)
 THREAD_VIEW = "app.bsky.feed.defs#threadViewPost"
-
-
-class SessionStore(Protocol):
-    """Where the logged-in session (an opaque string holding its tokens) is kept between polls and restarts.
-
-    ``createSession`` is capped per account (30 in 5 minutes, 300 a day), so the connector
-    logs in once and then refreshes; the listener keeps the string so a restarted worker
-    resumes the session instead of logging in again.
-    """
-
-    def load(self) -> str | None: ...
-
-    def save(self, session: str) -> None: ...
-
-
-class MemorySessionStore:
-    """A session kept for the life of the process only."""
-
-    def __init__(self, session: str | None = None) -> None:
-        self.session = session
-
-    def load(self) -> str | None:
-        return self.session
-
-    def save(self, session: str) -> None:
-        self.session = session
 
 
 def parse_source(source: str) -> tuple[str, str]:
@@ -86,11 +60,6 @@ def parse_source(source: str) -> tuple[str, str]:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def grapheme_length(text: str) -> int:
-    """User-perceived characters (extended grapheme clusters), as the app and the PDS count them."""
-    return len(regex.findall(r"\X", text))
 
 
 class BlueskyConnector:
@@ -238,23 +207,25 @@ class BlueskyConnector:
     def fetch(self, source: str, checkpoint: Checkpoint) -> tuple[list[Mention], Checkpoint]:
         """Every new post for the source since the checkpoint, all pages, oldest data never skipped.
 
-        Both listings run newest first. The cursor holds ``since`` (the newest ``indexedAt``
-        read) and ``since_uris`` (the posts at that instant). When ``max_pages`` stops a fetch
-        early, it keeps ``since`` and records ``resume`` (the listing's own cursor) and
-        ``pending`` (the newest time read), so the next fetch reads the older remainder first.
-        ``indexedAt`` is when Bluesky saw the post: ``createdAt`` is the writer's claim.
+        At most ``max_pages`` pages are read; the cursor (see :mod:`connectors.bluesky.window`)
+        says where the next fetch carries on.
         """
-        from atproto import models
-
         kind, arg = parse_source(source)
         if kind == "mentions" and arg != self.handle:
             raise PermanentError(
                 f"{source}: the app password is for @{self.handle}; notifications can only be read "
                 "for the account that is logged in"
             )
-        cursor = dict(checkpoint.cursor)
-        since = _parse_time(cursor.get("since")) or self.clock() - self.initial_lookback
-        since_uris = set(cursor.get("since_uris") or ())
+        cursor = checkpoint.cursor
+        since = parse_time(cursor.get("since")) or self.clock() - self.initial_lookback
+        window = Window.open(cursor, since)
+        mentions, rejected = self._read_pages(self._page_reader(source, kind, arg, since), window)
+        return list(mentions.values()), Checkpoint(cursor=window.next_cursor(), rejected=tuple(rejected))
+
+    def _page_reader(self, source: str, kind: str, arg: str, since: datetime) -> Callable[[str | None], Page]:
+        """Reads one page of the notifications or of a search, from a listing cursor (None: the newest)."""
+        from atproto import models
+
         own = {"own_dids": {self.did()}, "own_handles": self.own_handles}
 
         def get_page(page_cursor: str | None) -> Page:
@@ -265,50 +236,36 @@ class BlueskyConnector:
                 body = self._query(f"reading {source}", "app.bsky.notification.listNotifications", params)
                 return parse_notifications_page(body, source=source, **own)
             params = models.AppBskyFeedSearchPosts.Params(
-                q=arg, sort="latest", since=_iso(since), limit=self.page_size, cursor=page_cursor
+                q=arg, sort="latest", since=iso(since), limit=self.page_size, cursor=page_cursor
             )
             body = self._query(f"reading {source}", "app.bsky.feed.searchPosts", params)
             return parse_posts_page(body, source=source, **own)
 
-        page_cursor: str | None = cursor.get("resume")
-        newest = _parse_time(cursor.get("pending")) if page_cursor else None
-        newest_uris = set(cursor.get("pending_uris") or ()) if page_cursor else set()
+        return get_page
+
+    def _read_pages(
+        self, get_page: Callable[[str | None], Page], window: Window
+    ) -> tuple[dict[str, Mention], list[str]]:
+        """Pages newest first until the window's lower bound or ``max_pages``: posts by URI and
+        rejected payloads; ``window`` is kept up to date."""
         mentions: dict[str, Mention] = {}
         rejected: list[str] = []
-        finished = False
         for _ in range(self.max_pages):
-            page = get_page(page_cursor)
+            page = get_page(window.resume)
             rejected.extend(page.result.rejected)
             reached = False
             for mention in page.result.mentions:
                 at = page.indexed_at[mention.external_id]
-                if at < since or (at == since and mention.external_id in since_uris):
+                if window.already_read(mention.external_id, at):
                     reached = True
                     continue
                 mentions.setdefault(mention.external_id, mention)  # duplicates across pages: keep one
-                if newest is None or at > newest:
-                    newest, newest_uris = at, {mention.external_id}
-                elif at == newest:
-                    newest_uris.add(mention.external_id)
-            page_cursor = page.cursor
-            if reached or not page_cursor or not page.size:
-                finished = True
+                window.note(mention.external_id, at)
+            window.resume = page.cursor
+            if reached or not page.cursor or not page.size:
+                window.finished = True
                 break
-
-        new_cursor: dict[str, Any]
-        if finished:
-            if newest is None:
-                new_cursor = {"since": _iso(since), "since_uris": sorted(since_uris)}
-            elif newest == since:
-                new_cursor = {"since": _iso(since), "since_uris": sorted(since_uris | newest_uris)}
-            else:
-                new_cursor = {"since": _iso(newest), "since_uris": sorted(newest_uris)}
-        else:
-            # Stopped early: remember where, keep the old lower bound.
-            new_cursor = {"since": _iso(since), "since_uris": sorted(since_uris), "resume": page_cursor}
-            if newest is not None:
-                new_cursor.update(pending=_iso(newest), pending_uris=sorted(newest_uris))
-        return list(mentions.values()), Checkpoint(cursor=new_cursor, rejected=tuple(rejected))
+        return mentions, rejected
 
     # replies ---------------------------------------------------------------------------
 
@@ -349,14 +306,14 @@ class BlueskyConnector:
 
         from connectors.bluesky.richtext import shorten_links
 
-        _check_text(shorten_links(text)[0])
+        check_text(shorten_links(text)[0])
         shortened, facets = self.rich_text(text)
         parent = self.post_view(in_reply_to)
         parent_ref = models.ComAtprotoRepoStrongRef.Main(uri=parent.uri, cid=parent.cid)
         root = parent.record.reply.root if parent.record.reply else None
         root_ref = models.ComAtprotoRepoStrongRef.Main(uri=root.uri, cid=root.cid) if root else parent_ref
         record = models.AppBskyFeedPost.Record(
-            created_at=_iso(self.clock()),
+            created_at=iso(self.clock()),
             text=shortened,
             facets=facets or None,
             langs=["en"],
@@ -392,7 +349,7 @@ class BlueskyConnector:
             ) from None
         if thread.get("$type") != THREAD_VIEW:
             return None  # the parent is gone or blocked: nothing of ours can be seen under it
-        me, wanted = self.did(), _comparable(shorten_links(text)[0])
+        me, wanted = self.did(), comparable(shorten_links(text)[0])
         for item in ThreadViewPost.model_validate(thread).replies:
             try:
                 view = PostView.model_validate(ThreadViewPost.model_validate(item).post)
@@ -403,7 +360,7 @@ class BlueskyConnector:
                 view.author.did == me
                 and reply is not None
                 and reply.parent.uri == in_reply_to
-                and _comparable(view.record.text) == wanted
+                and comparable(view.record.text) == wanted
             ):
                 return view.uri
         return None
@@ -426,32 +383,3 @@ class BlueskyConnector:
         raise PermanentError(
             "Bluesky replies cannot be hidden from Listening Post: hide or report them in the Bluesky app"
         )
-
-
-def _check_text(text: str) -> None:
-    """Refuse before sending what the PDS would refuse: empty, over 300 graphemes or 3,000 bytes."""
-    if not text.strip():
-        raise PermanentError("the reply cannot be empty")
-    if grapheme_length(text) > MAX_GRAPHEMES or len(text.encode("utf-8")) > MAX_TEXT_BYTES:
-        raise PermanentError(
-            f"the reply is longer than Bluesky allows ({MAX_GRAPHEMES} characters, {MAX_TEXT_BYTES:,} bytes)"
-        )
-
-
-def _comparable(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _iso(at: datetime) -> str:
-    """An AT Protocol datetime: UTC, milliseconds, ``Z``."""
-    at = at.astimezone(UTC)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-    except ValueError:
-        return None

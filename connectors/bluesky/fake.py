@@ -24,81 +24,32 @@ Script it::
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
-import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-import regex
+from connectors.bluesky.fake_data import (
+    ACCESS_LIFETIME,
+    POST,
+    RATE_LIMIT,
+    REFRESH_LIFETIME,
+    cid_of,
+    http_error,
+    iso,
+    new_profile,
+    notification,
+    notification_reason,
+    post_view,
+    rate_limit_headers,
+    rate_limited,
+    refused_post,
+    session_tokens,
+    thread_view,
+    tid,
+    xrpc_error,
+)
+from connectors.fake_server import Clock, FakeServer, RecordedRequest, Response, utc_now
 
-# The fake server moves to connectors/fake_server.py with the layout change (issue 22).
-from connectors.fake_server import Clock, Failure, FakeServer, RecordedRequest, Response, utc_now
-
-POST = "app.bsky.feed.post"
-ACCESS_LIFETIME = timedelta(hours=2)
-REFRESH_LIFETIME = timedelta(days=90)
-RATE_LIMIT = 3000  # per 5 minutes, as the PDS's global limit
-_TID_CHARS = "234567abcdefghijklmnopqrstuvwxyz"
-
-
-def xrpc_error(status: int, error: str, message: str = "", headers: dict[str, str] | None = None) -> Failure:
-    """An XRPC error answer: ``http_error(400, "ExpiredToken", "Token has expired")``."""
-    body: dict[str, Any] = {"error": error}
-    if message:
-        body["message"] = message
-    return Failure(status=status, body=body, headers=dict(headers or {}))
-
-
-def http_error(status: int) -> Failure:
-    """The XRPC error a PDS sends with each status the failure table uses."""
-    error, message = {
-        401: ("AuthenticationRequired", "Invalid identifier or password"),
-        403: ("Forbidden", "This app password cannot use this method"),
-        404: ("MethodNotImplemented", "Method Not Implemented"),
-        500: ("InternalServerError", "Internal Server Error"),
-        503: ("ServiceUnavailable", "Service Unavailable"),
-    }.get(status, ("Error", "Error"))
-    return xrpc_error(status, error, message)
-
-
-def rate_limited(*, reset_at: int, limit: int = RATE_LIMIT) -> Failure:
-    """A 429 as the PDS sends it: the window resets at the epoch second ``reset_at``."""
-    return xrpc_error(
-        429,
-        "RateLimitExceeded",
-        "Rate Limit Exceeded",
-        headers={
-            "ratelimit-limit": str(limit),
-            "ratelimit-remaining": "0",
-            "ratelimit-reset": str(reset_at),
-            "ratelimit-policy": f"{limit};w=300",
-        },
-    )
-
-
-def tid(at: datetime, sequence: int = 0) -> str:
-    """A record key in the TID format: 13 base32-sortable characters of microseconds and a clock id."""
-    value = (int(at.timestamp() * 1_000_000) << 10) | (sequence & 0x3FF)
-    return "".join(_TID_CHARS[(value >> (5 * i)) & 31] for i in range(12, -1, -1))
-
-
-def cid_of(data: Any) -> str:
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).digest()
-    return "bafyrei" + base64.b32encode(digest).decode().lower().rstrip("=")
-
-
-def iso(at: datetime) -> str:
-    at = at.astimezone(UTC)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
-
-
-def _jwt(payload: dict[str, Any]) -> str:
-    def part(data: dict[str, Any]) -> str:
-        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-    return f"{part({'typ': 'at+jwt', 'alg': 'ES256K'})}.{part(payload)}.{secrets.token_urlsafe(32)}"
+__all__ = ["RATE_LIMIT", "FakeBluesky", "http_error", "rate_limited", "tid", "xrpc_error"]
 
 
 class FakeBluesky(FakeServer):
@@ -147,15 +98,8 @@ class FakeBluesky(FakeServer):
             existing = self._account_by_handle(handle)
             if existing:
                 return dict(existing)
-            did = "did:plc:" + hashlib.sha256(handle.encode()).hexdigest()[:24]
-            profile: dict[str, Any] = {"did": did, "handle": handle, "displayName": name, "labels": []}
-            if verified:
-                profile["verification"] = {
-                    "verifications": [],
-                    "verifiedStatus": "valid",
-                    "trustedVerifierStatus": "none",
-                }
-            self._accounts[did] = profile
+            profile = new_profile(handle, name=name, verified=verified)
+            self._accounts[profile["did"]] = profile
             return dict(profile)
 
     def add_post(
@@ -259,20 +203,7 @@ class FakeBluesky(FakeServer):
         self._sequence += 1
         indexed = at or self.clock()
         uri = f"at://{profile['did']}/{POST}/{tid(indexed, self._sequence)}"
-        view: dict[str, Any] = {
-            "uri": uri,
-            "cid": cid_of([uri, record]),
-            "author": self._basic(profile),
-            "record": record,
-            "replyCount": 0,
-            "repostCount": 0,
-            "likeCount": 0,
-            "quoteCount": 0,
-            "bookmarkCount": 0,
-            "indexedAt": iso(indexed),
-            "labels": [],
-        }
-        view.update(counts or {})
+        view = post_view(uri, record, profile, indexed, counts)
         self._posts[uri] = {"view": view, "sort": self._sequence, "at": indexed}
         reply = record.get("reply")
         if reply:
@@ -282,18 +213,9 @@ class FakeBluesky(FakeServer):
         return dict(view)
 
     def _notify_about(self, profile: dict[str, Any], view: dict[str, Any], at: datetime) -> None:
-        record = view["record"]
-        reply = record.get("reply")
-        embed = record.get("embed", {}).get("record", {})
-        if reply and reply["parent"]["uri"].startswith(f"at://{self.me['did']}/"):
-            reason, subject = "reply", reply["parent"]["uri"]
-        elif f"@{self.me['handle']}" in record["text"].lower():
-            reason, subject = "mention", None
-        elif embed.get("uri", "").startswith(f"at://{self.me['did']}/"):
-            reason, subject = "quote", embed["uri"]
-        else:
-            return
-        self._notify(reason, profile, view["uri"], view["cid"], record, subject, at)
+        why = notification_reason(view["record"], self.me)
+        if why is not None:
+            self._notify(why[0], profile, view["uri"], view["cid"], view["record"], why[1], at)
 
     def _notify(
         self,
@@ -305,38 +227,12 @@ class FakeBluesky(FakeServer):
         subject: str | None,
         at: datetime,
     ) -> None:
-        note: dict[str, Any] = {
-            "uri": uri,
-            "cid": cid,
-            "author": self._basic(profile),
-            "reason": reason,
-            "record": record,
-            "isRead": False,
-            "indexedAt": iso(at),
-            "labels": [],
-        }
-        if subject:
-            note["reasonSubject"] = subject
-        self._notifications.append(note)
-
-    @staticmethod
-    def _basic(profile: dict[str, Any]) -> dict[str, Any]:
-        return {
-            k: v
-            for k, v in profile.items()
-            if k in ("did", "handle", "displayName", "labels", "verification")
-        }
+        self._notifications.append(notification(reason, profile, uri, cid, record, subject, at))
 
     # auth --------------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
-        reset = int((self.clock() + timedelta(minutes=5)).timestamp())
-        return {
-            "ratelimit-limit": str(RATE_LIMIT),
-            "ratelimit-remaining": str(RATE_LIMIT - 1),
-            "ratelimit-reset": str(reset),
-            "ratelimit-policy": f"{RATE_LIMIT};w=300",
-        }
+        return rate_limit_headers(self.clock())
 
     def _ok(self, body: dict[str, Any]) -> Response:
         return Response(200, body, headers=self._headers())
@@ -363,11 +259,7 @@ class FakeBluesky(FakeServer):
 
     def _session(self) -> dict[str, Any]:
         now = self.clock()
-        claims = {"scope": "com.atproto.appPass", "sub": self.me["did"], "iat": int(now.timestamp())}
-        access = _jwt({**claims, "exp": int((now + ACCESS_LIFETIME).timestamp())})
-        refresh = _jwt(
-            {**claims, "scope": "com.atproto.refresh", "exp": int((now + REFRESH_LIFETIME).timestamp())}
-        )
+        access, refresh = session_tokens(self.me["did"], now)
         self._access[access] = now + ACCESS_LIFETIME
         self._refresh[refresh] = now + REFRESH_LIFETIME
         return {
@@ -461,16 +353,11 @@ class FakeBluesky(FakeServer):
         if uri not in self._posts:
             return self._error(400, "NotFound", f"Post not found: {uri}")
         replies = [
-            {"$type": "app.bsky.feed.defs#threadViewPost", "post": p["view"], "replies": []}
+            p["view"]
             for p in self._posts.values()
             if p["view"]["record"].get("reply", {}).get("parent", {}).get("uri") == uri
         ]
-        thread = {
-            "$type": "app.bsky.feed.defs#threadViewPost",
-            "post": self._posts[uri]["view"],
-            "replies": replies,
-        }
-        return self._ok({"thread": thread})
+        return self._ok({"thread": thread_view(self._posts[uri]["view"], replies)})
 
     # writes ------------------------------------------------------------------------------
 
@@ -479,22 +366,10 @@ class FakeBluesky(FakeServer):
         if denied:
             return denied
         body = request.json() or {}
-        record = body.get("record") or {}
-        if body.get("repo") not in (self.me["did"], self.me["handle"]) or body.get("collection") != POST:
-            return self._error(400, "InvalidRequest", "Invalid repo or collection")
-        text = record.get("text")
-        if not isinstance(text, str) or "createdAt" not in record:
-            return self._error(
-                400,
-                "InvalidRequest",
-                'Invalid app.bsky.feed.post record: Record must have the property "text"',
-            )
-        if len(regex.findall(r"\X", text)) > 300 or len(text.encode()) > 3000:
-            return self._error(
-                400,
-                "InvalidRequest",
-                "Invalid app.bsky.feed.post record: Record/text must not be longer than 300 graphemes",
-            )
+        refusal = refused_post(body, self.me)
+        if refusal:
+            return self._error(400, "InvalidRequest", refusal)
+        record = body["record"]
         reply = record.get("reply")
         if reply and reply["parent"]["uri"] not in self._posts:
             return self._error(400, "InvalidRequest", "Could not locate record: " + reply["parent"]["uri"])

@@ -21,6 +21,7 @@ from connectors.base import (
     mask_secret,
 )
 from connectors.facebook.graph import GraphClient
+from connectors.facebook.harvest import Harvest
 from connectors.facebook.parse import EdgeName, parse_graph_response
 from connectors.http import DEFAULT_TIMEOUT
 
@@ -149,82 +150,69 @@ class FacebookConnector:
         last one read; a cut feed or tag listing (newest first) keeps the old cursor.
         """
         page_id = parse_source(source)
-        own = {page_id}
         since = self._since(checkpoint)
-        query_since = since - self.overlap
-        recent = set(checkpoint.cursor.get("recent") or ())
-        rejected: list[str] = []
-        found: dict[str, Mention] = {}
-        horizon: datetime | None = None  # everything up to here was read completely
+        harvest = Harvest(since=since, query_since=since - self.overlap)
+        for post in self._read_feed(source, page_id, harvest):
+            if _active_since(post, harvest.query_since):
+                self._read_comments(source, page_id, post, harvest)
+        self._read_tagged(source, page_id, harvest)
+        return harvest.outcome(recent=set(checkpoint.cursor.get("recent") or ()), overlap=self.overlap)
 
-        def keep(result: ParseResult) -> None:
-            rejected.extend(result.rejected)
-            for mention in result.mentions:
-                if mention.created_at >= query_since:
-                    found.setdefault(mention.external_id, mention)
-
+    def _read_feed(self, source: str, page_id: str, harvest: Harvest) -> list[Mention]:
+        """The page's feed; returns every post read, kept or not, for their comments to be read."""
         # One feed read serves both purposes: new posts, and the recent posts whose comments we read.
-        feed_since = min(query_since, since - self.comment_window)
+        feed_since = min(harvest.query_since, harvest.since - self.comment_window)
         feed, cut = self._listing(
             f"reading the feed of page {page_id}",
             f"{page_id}/feed",
             {"fields": POST_FIELDS, "since": int(feed_since.timestamp())},
             source=source,
             edge="feed",
-            own_ids=own,
+            own_ids={page_id},
         )
         if cut:
-            horizon = since
-        keep(feed)
-        for post in feed.mentions:
-            if not _active_since(post, query_since):
-                continue
-            try:
-                comments, cut = self._listing(
-                    f"reading comments on {post.external_id}",
-                    f"{post.external_id}/comments",
-                    {
-                        "fields": COMMENT_FIELDS,
-                        "filter": "stream",  # top-level comments and replies, each reply with its parent
-                        "order": "chronological",
-                        "since": int(query_since.timestamp()),
-                    },
-                    source=source,
-                    edge="comments",
-                    own_ids=own,
-                    post_id=post.external_id,
-                )
-            except GoneError:
-                # Deleted between the feed read and now: an ordinary race, not a broken source.
-                log.info("post %s was deleted before its comments were read", post.external_id)
-                continue
-            if cut and comments.mentions:
-                last_read = max(m.created_at for m in comments.mentions)
-                horizon = last_read if horizon is None else min(horizon, last_read)
-            elif cut:
-                horizon = since
-            keep(comments)
+            harvest.stop_at_since()
+        harvest.keep(feed)
+        return feed.mentions
 
+    def _read_comments(self, source: str, page_id: str, post: Mention, harvest: Harvest) -> None:
+        try:
+            comments, cut = self._listing(
+                f"reading comments on {post.external_id}",
+                f"{post.external_id}/comments",
+                {
+                    "fields": COMMENT_FIELDS,
+                    "filter": "stream",  # top-level comments and replies, each reply with its parent
+                    "order": "chronological",
+                    "since": int(harvest.query_since.timestamp()),
+                },
+                source=source,
+                edge="comments",
+                own_ids={page_id},
+                post_id=post.external_id,
+            )
+        except GoneError:
+            # Deleted between the feed read and now: an ordinary race, not a broken source.
+            log.info("post %s was deleted before its comments were read", post.external_id)
+            return
+        if cut and comments.mentions:
+            harvest.stop_at(max(m.created_at for m in comments.mentions))
+        elif cut:
+            harvest.stop_at_since()
+        harvest.keep(comments)
+
+    def _read_tagged(self, source: str, page_id: str, harvest: Harvest) -> None:
         tagged, cut = self._listing(
             f"reading posts tagging page {page_id}",
             f"{page_id}/tagged",
-            {"fields": POST_FIELDS, "since": int(query_since.timestamp())},
+            {"fields": POST_FIELDS, "since": int(harvest.query_since.timestamp())},
             source=source,
             edge="tagged",
-            own_ids=own,
+            own_ids={page_id},
         )
         if cut:
-            horizon = since
-        keep(tagged)
-
-        newest = max([since, *(m.created_at for m in found.values())])
-        if horizon is not None:
-            newest = max(since, min(newest, horizon))
-        still_recent = sorted(i for i, m in found.items() if m.created_at >= newest - self.overlap)
-        fresh = [m for i, m in found.items() if i not in recent]
-        mentions = sorted(fresh, key=lambda m: (m.created_at, m.external_id))
-        cursor = {"since": newest.isoformat(), "recent": still_recent}
-        return mentions, Checkpoint(cursor, tuple(rejected))
+            harvest.stop_at_since()
+        harvest.keep(tagged)
 
     def _since(self, checkpoint: Checkpoint) -> datetime:
         value = checkpoint.cursor.get("since")

@@ -25,63 +25,36 @@ Script it::
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import count
 from typing import Any
 from urllib.parse import urlencode
 
-from connectors.fake_server import Clock, Failure, FakeServer, RecordedRequest, Response, utc_now
+from connectors.facebook.fake_data import (
+    GRAPH,
+    JSON,
+    decode_cursor,
+    encode_cursor,
+    graph_error,
+    graph_param_time,
+    graph_time,
+    missing_message,
+    object_error,
+    parse_graph_time,
+    public,
+    query_value,
+    rate_limited,
+    seq,
+    top_level_fields,
+)
+from connectors.fake_server import Clock, FakeServer, RecordedRequest, Response, utc_now
 
-GRAPH = "https://graph.facebook.com"
+__all__ = ["JSON", "FakeGraphApi", "graph_error", "rate_limited"]
+
 VERSION = r"/v\d+\.\d+"
-JSON = "application/json; charset=UTF-8"
-
-
-def graph_time(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
-
-
-def graph_error(
-    code: int,
-    message: str,
-    *,
-    subcode: int | None = None,
-    kind: str = "OAuthException",
-    status: int = 400,
-    headers: dict[str, str] | None = None,
-) -> Failure:
-    """A Graph API error body (e.g. 190 token invalid, 10/200 permission, 100+33 object gone)."""
-    error: dict[str, Any] = {"message": message, "type": kind, "code": code, "fbtrace_id": "AbCdEfGhIjK"}
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    return Failure(status=status, body={"error": error}, headers=dict(headers or {}), content_type=JSON)
-
-
-def rate_limited(*, regain_minutes: int, code: int = 32, object_id: str = "104729318865221") -> Failure:
-    """A page rate-limit error with the Business Use Case header that says when access returns."""
-    usage = (
-        f'{{"{object_id}":[{{"type":"pages","call_count":100,"total_cputime":40,'
-        f'"total_time":60,"estimated_time_to_regain_access":{regain_minutes}}}]}}'
-    )
-    return graph_error(
-        code,
-        "(#32) Page request limit reached",
-        status=400,
-        headers={"X-Business-Use-Case-Usage": usage},
-    )
-
-
-def _object_error(object_id: str) -> Response:
-    message = (
-        f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be loaded due to "
-        "missing permissions, or does not support this operation."
-    )
-    body = {"error": {"message": message, "type": "GraphMethodException", "code": 100, "error_subcode": 33}}
-    return Response(400, body, content_type=JSON)
 
 
 class FakeGraphApi(FakeServer):
@@ -207,7 +180,7 @@ class FakeGraphApi(FakeServer):
             "_tagged": tagged,
         }
         self._posts[post_id] = post
-        return _public(post)
+        return public(post)
 
     def _add_comment(
         self, on: str, text: str, author_id: str | None, author_name: str | None, created_at: datetime | None
@@ -225,7 +198,7 @@ class FakeGraphApi(FakeServer):
             "message": text,
             "created_time": at,
             "from": self._author(author_id, author_name),
-            "permalink_url": f"{self._posts[post_id]['permalink_url']}?comment_id={_seq(comment_id)}",
+            "permalink_url": f"{self._posts[post_id]['permalink_url']}?comment_id={seq(comment_id)}",
             "like_count": 0,
             "comment_count": 0,
             "is_hidden": False,
@@ -236,7 +209,7 @@ class FakeGraphApi(FakeServer):
         self._posts[post_id]["updated_time"] = max(self._posts[post_id]["updated_time"], at)
         if parent:
             self._comments[parent]["comment_count"] += 1
-        return _public(comment)
+        return public(comment)
 
     def _check_auth(self, request: RecordedRequest) -> Response | None:
         params = request.form if request.method == "POST" else request.query
@@ -286,7 +259,7 @@ class FakeGraphApi(FakeServer):
 
     def _feed(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         if match["id"] != self.page_id:
-            return _object_error(match["id"])
+            return object_error(match["id"])
         posts = [p for p in self._posts.values() if not p["_tagged"]]
         return self._listing(
             request, match, posts, newest_first=True, default_fields="id,message,created_time"
@@ -294,7 +267,7 @@ class FakeGraphApi(FakeServer):
 
     def _page_posts(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         if match["id"] != self.page_id:
-            return _object_error(match["id"])
+            return object_error(match["id"])
         posts = [p for p in self._posts.values() if not p["_tagged"] and p["from"]["id"] == self.page_id]
         return self._listing(
             request, match, posts, newest_first=True, default_fields="id,message,created_time"
@@ -302,7 +275,7 @@ class FakeGraphApi(FakeServer):
 
     def _tagged(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         if match["id"] != self.page_id:
-            return _object_error(match["id"])
+            return object_error(match["id"])
         posts = [p for p in self._posts.values() if p["_tagged"]]
         return self._listing(
             request, match, posts, newest_first=True, default_fields="id,message,created_time"
@@ -311,8 +284,8 @@ class FakeGraphApi(FakeServer):
     def _list_comments(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         object_id = match["id"]
         if object_id not in self._posts and object_id not in self._comments:
-            return _object_error(object_id)
-        stream = _one(request, "filter") == "stream"
+            return object_error(object_id)
+        stream = query_value(request, "filter") == "stream"
         if object_id in self._posts:
             found = [
                 c
@@ -321,7 +294,7 @@ class FakeGraphApi(FakeServer):
             ]
         else:
             found = [c for c in self._comments.values() if c["_parent"] == object_id]
-        newest_first = _one(request, "order") == "reverse_chronological"
+        newest_first = query_value(request, "order") == "reverse_chronological"
         return self._listing(
             request, match, found, newest_first=newest_first, default_fields="id,message,created_time,from"
         )
@@ -336,34 +309,34 @@ class FakeGraphApi(FakeServer):
         default_fields: str,
     ) -> Response:
         try:
-            limit = min(int(_one(request, "limit") or 25), 100)
-            since = _graph_param_time(_one(request, "since"))
-            until = _graph_param_time(_one(request, "until"))
+            limit = min(int(query_value(request, "limit") or 25), 100)
+            since = graph_param_time(query_value(request, "since"))
+            until = graph_param_time(query_value(request, "until"))
         except ValueError as exc:
             error = {"error": {"message": f"(#100) {exc}", "type": "OAuthException", "code": 100}}
             return Response(400, error, content_type=JSON)
-        ordered = sorted(items, key=lambda i: (i["created_time"], _seq(i["id"])), reverse=newest_first)
+        ordered = sorted(items, key=lambda i: (i["created_time"], seq(i["id"])), reverse=newest_first)
         ordered = [
             i
             for i in ordered
-            if (since is None or _parse_graph_time(i["created_time"]) >= since)
-            and (until is None or _parse_graph_time(i["created_time"]) <= until)
+            if (since is None or parse_graph_time(i["created_time"]) >= since)
+            and (until is None or parse_graph_time(i["created_time"]) <= until)
         ]
-        after = _one(request, "after")
+        after = query_value(request, "after")
         if after:
-            last = _decode_cursor(after)
+            last = decode_cursor(after)
             ids = [i["id"] for i in ordered]
             ordered = ordered[ids.index(last) + 1 :] if last in ids else []
         page, rest = ordered[:limit], ordered[limit:]
-        fields = _top_level_fields(_one(request, "fields") or default_fields)
+        fields = top_level_fields(query_value(request, "fields") or default_fields)
         body: dict[str, Any] = {"data": [self._render(i, fields) for i in page]}
         if page:
             paging: dict[str, Any] = {
-                "cursors": {"before": _encode_cursor(page[0]["id"]), "after": _encode_cursor(page[-1]["id"])}
+                "cursors": {"before": encode_cursor(page[0]["id"]), "after": encode_cursor(page[-1]["id"])}
             }
             if rest:
                 query = {k: v[0] for k, v in request.query.items() if k not in ("after", "before")}
-                query["after"] = _encode_cursor(page[-1]["id"])
+                query["after"] = encode_cursor(page[-1]["id"])
                 paging["next"] = f"{GRAPH}{request.path}?{urlencode(query)}"
             body["paging"] = paging
         return Response(200, body, content_type=JSON)
@@ -383,20 +356,20 @@ class FakeGraphApi(FakeServer):
     def _create_comment(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         target = match["id"]
         if target not in self._posts and target not in self._comments:
-            return _object_error(target)
+            return object_error(target)
         message = (request.form.get("message") or [""])[0]
         if not message.strip():
-            return _missing_message()
+            return missing_message()
         comment = self._add_comment(target, message, None, None, None)
         self._replies.append({"id": comment["id"], "message": message, "parent_id": target})
         return Response(200, {"id": comment["id"]}, content_type=JSON)
 
     def _create_post(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         if match["id"] != self.page_id:
-            return _object_error(match["id"])
+            return object_error(match["id"])
         message = (request.form.get("message") or [""])[0]
         if not message.strip():
-            return _missing_message()
+            return missing_message()
         post = self._add_post(message, None, None, None, tagged=False)
         self._posts_published.append({"id": post["id"], "message": message})
         return Response(200, {"id": post["id"]}, content_type=JSON)
@@ -404,7 +377,7 @@ class FakeGraphApi(FakeServer):
     def _update_object(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         object_id = match["id"]
         if object_id not in self._comments:
-            return _object_error(object_id)
+            return object_error(object_id)
         value = (request.form.get("is_hidden") or [""])[0].lower()
         if value not in ("true", "false"):
             body = {
@@ -418,69 +391,3 @@ class FakeGraphApi(FakeServer):
         self._comments[object_id]["is_hidden"] = value == "true"
         self._hidden[object_id] = value == "true"
         return Response(200, {"success": True}, content_type=JSON)
-
-
-def _missing_message() -> Response:
-    body = {
-        "error": {
-            "message": "(#100) The parameter message is required",
-            "type": "OAuthException",
-            "code": 100,
-        }
-    }
-    return Response(400, body, content_type=JSON)
-
-
-def _public(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if not k.startswith("_")}
-
-
-def _one(request: RecordedRequest, name: str) -> str | None:
-    values = request.query.get(name)
-    return values[0] if values else None
-
-
-def _seq(object_id: str) -> int:
-    return int(object_id.split("_")[-1])
-
-
-def _parse_graph_time(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-
-
-def _graph_param_time(value: str | None) -> datetime | None:
-    """``since``/``until`` as Graph takes them: a unix timestamp or an ISO time."""
-    if value is None or value == "":
-        return None
-    if value.isdigit():
-        return datetime.fromtimestamp(int(value), UTC)
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _top_level_fields(spec: str) -> list[str]:
-    """``id,from{id,name},comments.limit(5){message}`` -> ["id", "from", "comments"]."""
-    names, depth, current = [], 0, ""
-    for char in spec:
-        if char in "{(":
-            depth += 1
-        elif char in "})":
-            depth -= 1
-        elif char == "," and depth == 0:
-            names.append(current)
-            current = ""
-            continue
-        current += char
-    names.append(current)
-    return [re.split(r"[.{(]", n.strip(), maxsplit=1)[0] for n in names if n.strip()]
-
-
-def _encode_cursor(object_id: str) -> str:
-    return base64.urlsafe_b64encode(object_id.encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return ""

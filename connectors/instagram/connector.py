@@ -27,6 +27,7 @@ from connectors.base import (
     mask_secret,
 )
 from connectors.facebook.graph import GraphClient
+from connectors.facebook.harvest import Harvest
 from connectors.http import DEFAULT_TIMEOUT
 from connectors.instagram.parse import EdgeName, parse_instagram_response
 
@@ -168,70 +169,63 @@ class InstagramConnector:
         dropped here. A listing cut short by ``max_pages`` keeps the old cursor.
         """
         ig_id = parse_source(source)
-        own = {ig_id}
         since = self._since(checkpoint)
-        query_since = since - self.overlap
-        recent = set(checkpoint.cursor.get("recent") or ())
-        rejected: list[str] = []
-        found: dict[str, Mention] = {}
-        cut_short = False
+        harvest = Harvest(since=since, query_since=since - self.overlap)
+        window_start = min(harvest.query_since, since - self.comment_window)
+        for post in self._read_media(source, ig_id, window_start, harvest):
+            if post.created_at >= window_start and post.metrics.get("replies") != 0:
+                self._read_comments(source, ig_id, post, harvest)
+        self._read_tags(source, ig_id, harvest)
+        return harvest.outcome(recent=set(checkpoint.cursor.get("recent") or ()), overlap=self.overlap)
 
-        def keep(result: ParseResult) -> None:
-            rejected.extend(result.rejected)
-            for mention in result.mentions:
-                if mention.created_at >= query_since:
-                    found.setdefault(mention.external_id, mention)
-
-        window_start = min(query_since, since - self.comment_window)
+    def _read_media(self, source: str, ig_id: str, window_start: datetime, harvest: Harvest) -> list[Mention]:
+        """The account's media back to ``window_start``; returns all read, for their comments to be read."""
         media, cut = self._listing(
             f"reading the media of Instagram account {ig_id}",
             f"{ig_id}/media",
             {"fields": MEDIA_FIELDS, "since": int(window_start.timestamp())},
             source=source,
             edge="media",
-            own=own,
+            own={ig_id},
             stop_before=window_start,
         )
-        cut_short |= cut
-        keep(media)
-        for post in media.mentions:
-            if post.created_at < window_start or post.metrics.get("replies") == 0:
-                continue
-            try:
-                comments, cut = self._listing(
-                    f"reading comments on {post.external_id}",
-                    f"{post.external_id}/comments",
-                    {"fields": COMMENT_FIELDS},
-                    source=source,
-                    edge="comments",
-                    own=own,
-                    media_id=post.external_id,
-                    permalink=post.url,
-                )
-            except GoneError:
-                log.info("media %s was deleted before its comments were read", post.external_id)
-                continue
-            cut_short |= cut
-            keep(comments)
+        if cut:
+            harvest.stop_at_since()
+        harvest.keep(media)
+        return media.mentions
 
+    def _read_comments(self, source: str, ig_id: str, post: Mention, harvest: Harvest) -> None:
+        try:
+            comments, cut = self._listing(
+                f"reading comments on {post.external_id}",
+                f"{post.external_id}/comments",
+                {"fields": COMMENT_FIELDS},
+                source=source,
+                edge="comments",
+                own={ig_id},
+                media_id=post.external_id,
+                permalink=post.url,
+            )
+        except GoneError:
+            log.info("media %s was deleted before its comments were read", post.external_id)
+            return
+        if cut:
+            harvest.stop_at_since()
+        harvest.keep(comments)
+
+    def _read_tags(self, source: str, ig_id: str, harvest: Harvest) -> None:
         tagged, cut = self._listing(
             f"reading media tagging Instagram account {ig_id}",
             f"{ig_id}/tags",
             {"fields": MEDIA_FIELDS},
             source=source,
             edge="tags",
-            own=own,
-            stop_before=query_since,
+            own={ig_id},
+            stop_before=harvest.query_since,
         )
-        cut_short |= cut
-        keep(tagged)
-
-        newest = since if cut_short else max([since, *(m.created_at for m in found.values())])
-        still_recent = sorted(i for i, m in found.items() if m.created_at >= newest - self.overlap)
-        fresh = [m for i, m in found.items() if i not in recent]
-        mentions = sorted(fresh, key=lambda m: (m.created_at, m.external_id))
-        cursor = {"since": newest.isoformat(), "recent": still_recent}
-        return mentions, Checkpoint(cursor, tuple(rejected))
+        if cut:
+            harvest.stop_at_since()
+        harvest.keep(tagged)
 
     def _since(self, checkpoint: Checkpoint) -> datetime:
         value = checkpoint.cursor.get("since")

@@ -29,67 +29,34 @@ import base64
 import hashlib
 import hmac
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import count
 from typing import Any
 from urllib.parse import urlencode
 
-# The fake server moves to connectors/fake_server.py (issue 22); the lead re-points this import.
-from connectors.fake_server import Clock, Failure, FakeServer, RecordedRequest, Response, utc_now
+from connectors.fake_server import Clock, FakeServer, RecordedRequest, Response, utc_now
+from connectors.instagram.fake_data import (
+    COMMENT_DEFAULT,
+    GRAPH,
+    JSON,
+    MEDIA_DEFAULT,
+    decode_cursor,
+    encode_cursor,
+    error_response,
+    field_specs,
+    gone,
+    graph_error,
+    ig_time,
+    param_time,
+    parse_time,
+    public,
+    query_value,
+    rate_limited,
+)
 
-GRAPH = "https://graph.facebook.com"
+__all__ = ["JSON", "InstagramFake", "graph_error", "rate_limited"]
+
 VERSION = r"/v\d+\.\d+"
-JSON = "application/json; charset=UTF-8"
-MEDIA_DEFAULT = "id"
-COMMENT_DEFAULT = "id,text,timestamp"
-
-
-def ig_time(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
-
-
-def graph_error(
-    code: int,
-    message: str,
-    *,
-    subcode: int | None = None,
-    kind: str = "OAuthException",
-    status: int = 400,
-    headers: dict[str, str] | None = None,
-) -> Failure:
-    """A Graph API error body (190 token, 10/200 permission, 100+33 object gone, 4/17/32/613 limits)."""
-    error: dict[str, Any] = {"message": message, "type": kind, "code": code, "fbtrace_id": "AbCdEfGhIjK"}
-    if subcode is not None:
-        error["error_subcode"] = subcode
-    return Failure(status=status, body={"error": error}, headers=dict(headers or {}), content_type=JSON)
-
-
-def rate_limited(*, regain_minutes: int, ig_user_id: str) -> Failure:
-    """An Instagram business-use-case limit (code 80002) with the header saying when access returns."""
-    usage = (
-        f'{{"{ig_user_id}":[{{"type":"instagram","call_count":100,"total_cputime":30,'
-        f'"total_time":45,"estimated_time_to_regain_access":{regain_minutes}}}]}}'
-    )
-    return graph_error(
-        80002,
-        "There have been too many calls to this Instagram account. Wait a bit and try again.",
-        headers={"X-Business-Use-Case-Usage": usage},
-    )
-
-
-def _error(code: int, message: str, *, subcode: int | None = None, kind: str = "OAuthException") -> Response:
-    failure = graph_error(code, message, subcode=subcode, kind=kind)
-    return Response(failure.status, failure.body, content_type=JSON)
-
-
-def _gone(object_id: str) -> Response:
-    return _error(
-        100,
-        f"Unsupported get request. Object with ID '{object_id}' does not exist, cannot be loaded due to "
-        "missing permissions, or does not support this operation.",
-        subcode=33,
-        kind="GraphMethodException",
-    )
 
 
 class InstagramFake(FakeServer):
@@ -147,7 +114,7 @@ class InstagramFake(FakeServer):
                 "_tagged": username is not None,
             }
             self._media[media_id] = media
-            return _public(media)
+            return public(media)
 
     def add_comment(
         self, *, on: str, text: str, username: str | None = None, created_at: datetime | None = None
@@ -198,70 +165,70 @@ class InstagramFake(FakeServer):
         }
         self._comments[comment_id] = comment
         self._media[media_id]["comments_count"] += 1
-        return _public(comment)
+        return public(comment)
 
     def _dispatch(self, request: RecordedRequest) -> Response:
         params = request.form if request.method == "POST" else request.query
         token = (params.get("access_token") or [""])[0]
         if self.page_token is not None and token != self.page_token:
-            return _error(190, "Invalid OAuth access token - Cannot parse access token")
+            return error_response(190, "Invalid OAuth access token - Cannot parse access token")
         if self.app_secret is not None:
             proof = (params.get("appsecret_proof") or [""])[0]
             expected = hmac.new(self.app_secret.encode(), token.encode(), hashlib.sha256).hexdigest()
             if not hmac.compare_digest(proof, expected):
-                return _error(
+                return error_response(
                     100, "Invalid appsecret_proof provided in the API argument", kind="GraphMethodException"
                 )
         return super()._dispatch(request)
 
     def not_found(self, request: RecordedRequest) -> Response:
-        return _error(2500, f"Unknown path components: {request.path}")
+        return error_response(2500, f"Unknown path components: {request.path}")
 
     def _own_media(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         if match["id"] != self.ig_user_id:
-            return _gone(match["id"])
+            return gone(match["id"])
         items = [m for m in self._media.values() if not m["_tagged"]]
-        since = _param_time(_one(request, "since"))
-        items = [m for m in items if since is None or _parse_time(m["timestamp"]) >= since]
+        since = param_time(query_value(request, "since"))
+        items = [m for m in items if since is None or parse_time(m["timestamp"]) >= since]
         return self._listing(request, items, MEDIA_DEFAULT)
 
     def _tags(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         if match["id"] != self.ig_user_id:
-            return _gone(match["id"])
+            return gone(match["id"])
         return self._listing(request, [m for m in self._media.values() if m["_tagged"]], MEDIA_DEFAULT)
 
     def _list_comments(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         if match["id"] not in self._media:
-            return _gone(match["id"])
+            return gone(match["id"])
         found = [c for c in self._comments.values() if c["media"]["id"] == match["id"] and not c["parent_id"]]
         return self._listing(request, found, COMMENT_DEFAULT)
 
     def _list_replies(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         if match["id"] not in self._comments:
-            return _gone(match["id"])
+            return gone(match["id"])
         found = [c for c in self._comments.values() if c["parent_id"] == match["id"]]
         return self._listing(request, found, COMMENT_DEFAULT, oldest_first=True)
 
     def _node(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         node_id = match["id"]
-        spec = _one(request, "fields") or "id"
+        spec = query_value(request, "fields") or "id"
         if node_id == self.ig_user_id:
             return Response(200, self._user_node(spec), content_type=JSON)
         if node_id in self._comments:
             return Response(200, self._render(self._comments[node_id], spec), content_type=JSON)
         if node_id in self._media:
-            unknown = [f for f, _ in _fields(spec) if f not in self._media[node_id] and f != "id"]
+            unknown = [f for f, _ in field_specs(spec) if f not in self._media[node_id] and f != "id"]
             if unknown:
-                return _error(
+                return error_response(
                     100, f"(#100) Tried accessing nonexisting field ({unknown[0]}) on node type (IGMedia)"
                 )
             return Response(200, self._render(self._media[node_id], spec), content_type=JSON)
-        return _gone(node_id)
+        return gone(node_id)
 
     def _user_node(self, spec: str) -> dict[str, Any]:
         """The IG user; ``mentioned_comment.comment_id(X){..}`` and ``mentioned_media.media_id(X)``."""
         out: dict[str, Any] = {"id": self.ig_user_id}
-        for name, sub in _fields(spec):
+        for name, sub in field_specs(spec):
             if name == "username":
                 out["username"] = self.username
             lookup = re.fullmatch(
@@ -282,30 +249,30 @@ class InstagramFake(FakeServer):
         *,
         oldest_first: bool = False,
     ) -> Response:
-        limit = min(int(_one(request, "limit") or 25), 100)
+        limit = min(int(query_value(request, "limit") or 25), 100)
         ordered = sorted(items, key=lambda i: (i["timestamp"], int(i["id"])), reverse=not oldest_first)
-        after = _one(request, "after")
+        after = query_value(request, "after")
         if after:
             ids = [i["id"] for i in ordered]
-            last = _decode(after)
+            last = decode_cursor(after)
             ordered = ordered[ids.index(last) + 1 :] if last in ids else []
         page, rest = ordered[:limit], ordered[limit:]
-        spec = _one(request, "fields") or default
+        spec = query_value(request, "fields") or default
         body: dict[str, Any] = {"data": [self._render(i, spec) for i in page]}
         if page:
             paging: dict[str, Any] = {
-                "cursors": {"before": _encode(page[0]["id"]), "after": _encode(page[-1]["id"])}
+                "cursors": {"before": encode_cursor(page[0]["id"]), "after": encode_cursor(page[-1]["id"])}
             }
             if rest:
                 query = {k: v[0] for k, v in request.query.items() if k not in ("after", "before")}
-                query["after"] = _encode(page[-1]["id"])
+                query["after"] = encode_cursor(page[-1]["id"])
                 paging["next"] = f"{GRAPH}{request.path}?{urlencode(query)}"
             body["paging"] = paging
         return Response(200, body, content_type=JSON)
 
     def _render(self, item: dict[str, Any], spec: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name, sub in _fields(spec):
+        for name, sub in field_specs(spec):
             base = name.split(".", 1)[0]
             if base == "replies" and "media" in item:  # a comment: its replies, oldest first, one page
                 limit = int(m[1]) if (m := re.search(r"\.limit\((\d+)\)", name)) else 25
@@ -320,7 +287,7 @@ class InstagramFake(FakeServer):
                     query = {
                         "fields": sub or "id",
                         "limit": str(limit),
-                        "after": _encode(replies[limit - 1]["id"]),
+                        "after": encode_cursor(replies[limit - 1]["id"]),
                     }
                     edge["paging"] = {"next": f"{GRAPH}/v21.0/{item['id']}/replies?{urlencode(query)}"}
                 out["replies"] = edge
@@ -335,12 +302,12 @@ class InstagramFake(FakeServer):
     def _create_reply(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         target = match["id"]
         if target not in self._comments:
-            return _gone(target)
+            return gone(target)
         if self._comments[target]["parent_id"]:
-            return _error(100, "(#100) Replies to replies are not supported", subcode=2534023)
+            return error_response(100, "(#100) Replies to replies are not supported", subcode=2534023)
         message = (request.form.get("message") or [""])[0]
         if not message.strip():
-            return _error(100, "(#100) The parameter message is required")
+            return error_response(100, "(#100) The parameter message is required")
         comment = self._add_comment(target, message, None, None)
         self._replies.append({"id": comment["id"], "message": message, "parent_id": target})
         return Response(200, {"id": comment["id"]}, content_type=JSON)
@@ -348,66 +315,10 @@ class InstagramFake(FakeServer):
     def _update_comment(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         target = match["id"]
         if target not in self._comments:
-            return _gone(target)
+            return gone(target)
         value = (request.form.get("hide") or [""])[0].lower()
         if value not in ("true", "false"):
-            return _error(100, "(#100) Param hide must be a boolean")
+            return error_response(100, "(#100) Param hide must be a boolean")
         self._comments[target]["hidden"] = value == "true"
         self._hidden[target] = value == "true"
         return Response(200, {"success": True}, content_type=JSON)
-
-
-def _public(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if not k.startswith("_")}
-
-
-def _one(request: RecordedRequest, name: str) -> str | None:
-    values = request.query.get(name)
-    return values[0] if values else None
-
-
-def _parse_time(value: str) -> datetime:
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
-
-
-def _param_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    if value.isdigit():
-        return datetime.fromtimestamp(int(value), UTC)
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def _fields(spec: str) -> list[tuple[str, str]]:
-    """``id,from{id,username}`` -> [("id", ""), ("from", "id,username")]: names with their sub-fields."""
-    out, depth, name, sub = [], 0, "", ""
-    for char in spec + ",":
-        if char == "{":
-            depth += 1
-            if depth == 1:
-                continue
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                continue
-        if depth == 0 and char == ",":
-            if name.strip():
-                out.append((name.strip(), sub))
-            name, sub = "", ""
-        elif depth == 0:
-            name += char
-        else:
-            sub += char
-    return out
-
-
-def _encode(object_id: str) -> str:
-    return base64.urlsafe_b64encode(object_id.encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,8 @@ from connectors.http import DEFAULT_TIMEOUT
 from connectors.validation import describe
 from connectors.x.client import call, make_client
 from connectors.x.models import CreatedTweet, SingleEnvelope
-from connectors.x.parse import TweetsPage, parse_tweets_page, snowflake_time
+from connectors.x.parse import TweetsPage, parse_tweets_page
+from connectors.x.window import Progress, next_cursor, open_window, x_time
 
 TWEET_FIELDS = [
     "created_at",
@@ -38,8 +40,6 @@ TWEET_FIELDS = [
     "note_tweet",
 ]
 USER_FIELDS = ["username", "name", "public_metrics", "verified"]
-# Recent search reaches back 7 days; a little less, so a request is never refused at the edge.
-SEARCH_REACH = timedelta(days=7) - timedelta(minutes=10)
 EXPANSIONS = ["author_id", "referenced_tweets.id", "in_reply_to_user_id"]
 # X's user timeline returns at most an account's latest 3,200 posts, however it is paged.
 TIMELINE_REACH = 3200
@@ -60,6 +60,17 @@ def parse_source(source: str) -> tuple[str, str]:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class _PageReader:
+    """One page of a mentions timeline or a recent search, and what marks a post as ours."""
+
+    get_page: Callable[..., Any]
+    token_param: str
+    default_kind: str
+    own_ids: set[str]
+    own_handles: set[str]
 
 
 class XConnector:
@@ -179,63 +190,60 @@ class XConnector:
     def fetch(self, source: str, checkpoint: Checkpoint) -> tuple[list[Mention], Checkpoint]:
         """Every new post for the source since the checkpoint, all pages, oldest data never skipped.
 
-        The cursor holds ``since_id`` (the newest id seen). It moves only when every page was
-        read. When ``max_pages`` stops a fetch early, the cursor keeps the old ``since_id``
-        and records ``until_id`` (the oldest id read) and ``newest_id``, so the next fetch
-        reads the older remainder first and then jumps to ``newest_id``.
+        At most ``max_pages`` pages are read; the cursor (see :mod:`connectors.x.window`) says
+        where the next fetch carries on.
         """
         kind, arg = parse_source(source)
-        cursor = dict(checkpoint.cursor)
+        reader = self._page_reader(kind, arg)
+        cursor, window = open_window(
+            kind, checkpoint.cursor, now=self.clock(), initial_lookback=self.initial_lookback
+        )
+        progress = Progress(newest=int(cursor.get("newest_id") or 0))
+        mentions, rejected = self._read_pages(source, reader, window, progress)
+        ordered = sorted(mentions.values(), key=lambda m: int(m.external_id))
+        return ordered, Checkpoint(next_cursor(cursor, progress), tuple(rejected))
+
+    def _page_reader(self, kind: str, arg: str) -> _PageReader:
+        """How to read one page of a mentions timeline or a recent search, and whose posts are ours."""
         own_ids = {v for k, v in self._user_ids.items() if k in self.own_handles}
-        if kind == "mentions":
-            user_id = self.user_id(arg)
-            own_ids.add(user_id)
-            own_handles = self.own_handles | {arg.lower()}
+        if kind == "search":
 
-            def get_page(**params: Any) -> Any:
-                return self.client.get_users_mentions(user_id, user_auth=self._read_user_auth, **params)
-
-            token_param, default_kind = "pagination_token", "mention"
-        else:
-            own_handles = self.own_handles
-
-            def get_page(**params: Any) -> Any:
+            def search_page(**params: Any) -> Any:
                 return self.client.search_recent_tweets(arg, user_auth=self._read_user_auth, **params)
 
-            token_param, default_kind = "next_token", "post"
+            return _PageReader(search_page, "next_token", "post", own_ids, self.own_handles)
+        user_id = self.user_id(arg)
 
+        def mentions_page(**params: Any) -> Any:
+            return self.client.get_users_mentions(user_id, user_auth=self._read_user_auth, **params)
+
+        own_handles = self.own_handles | {arg.lower()}
+        return _PageReader(mentions_page, "pagination_token", "mention", own_ids | {user_id}, own_handles)
+
+    def _read_pages(
+        self, source: str, reader: _PageReader, window: dict[str, Any], progress: Progress
+    ) -> tuple[dict[str, Mention], list[str]]:
+        """Up to ``max_pages`` pages of the window: posts by id and rejected payloads; ``progress``
+        is kept up to date, its ``token`` left set when more pages remain."""
         params: dict[str, Any] = {
             "max_results": self.page_size,
             "tweet_fields": TWEET_FIELDS,
             "user_fields": USER_FIELDS,
             "expansions": EXPANSIONS,
+            **window,
         }
-        since_id = cursor.get("since_id")
-        if since_id and kind == "search" and snowflake_time(since_id) < self.clock() - SEARCH_REACH:
-            # Recent search refuses a since_id older than its 7-day reach (a quiet query can get
-            # there); nothing older can be read anyway, so start at the edge of the reach instead.
-            since_id = None
-            cursor = {"start_time": _x_time(self.clock() - SEARCH_REACH)}
-        if since_id:
-            params["since_id"] = since_id
-        else:
-            lookback = min(self.initial_lookback, SEARCH_REACH) if kind == "search" else self.initial_lookback
-            cursor.setdefault("start_time", _x_time(self.clock() - lookback))
-            params["start_time"] = cursor["start_time"]
-        if cursor.get("until_id"):
-            params["until_id"] = cursor["until_id"]
-
         mentions: dict[str, Mention] = {}
         rejected: list[str] = []
-        newest = int(cursor.get("newest_id") or 0)
-        oldest: int | None = None
-        token: str | None = None
         for _ in range(self.max_pages):
-            if token:
-                params[token_param] = token
-            body = self._call(f"reading {source}", get_page, **params)
+            if progress.token:
+                params[reader.token_param] = progress.token
+            body = self._call(f"reading {source}", reader.get_page, **params)
             page: TweetsPage = parse_tweets_page(
-                body, source=source, default_kind=default_kind, own_user_ids=own_ids, own_handles=own_handles
+                body,
+                source=source,
+                default_kind=reader.default_kind,
+                own_user_ids=reader.own_ids,
+                own_handles=reader.own_handles,
             )
             if page.not_found():
                 raise PermanentError(f"{source}: X says the account or query target does not exist")
@@ -244,26 +252,10 @@ class XConnector:
             rejected.extend(page.result.rejected)
             ids = [int(m.external_id) for m in page.result.mentions]
             ids += [int(i) for i in (page.meta.newest_id, page.meta.oldest_id) if i]
-            if ids:
-                newest = max(newest, *ids)
-                oldest = min(ids) if oldest is None else min(oldest, *ids)
-            token = page.meta.next_token
-            if not token:
+            progress.note(ids, page.meta.next_token)
+            if not progress.token:
                 break
-
-        if token and oldest is not None:
-            # Stopped early: remember where, keep the old lower bound.
-            new_cursor = {k: v for k, v in cursor.items() if k in ("since_id", "start_time")}
-            new_cursor.update(until_id=str(oldest), newest_id=str(newest))
-        elif newest:
-            new_cursor = {"since_id": str(newest)}
-        else:
-            # Nothing yet: keep the since_id if any. A first-run start_time is not kept, so the
-            # next poll looks back from its own time and the window never slides out of reach.
-            new_cursor = {k: v for k, v in cursor.items() if k == "since_id"}
-        return sorted(mentions.values(), key=lambda m: int(m.external_id)), Checkpoint(
-            new_cursor, tuple(rejected)
-        )
+        return mentions, rejected
 
     # replies ---------------------------------------------------------------------------
 
@@ -301,7 +293,7 @@ class XConnector:
         to t.co) and folding whitespace.
         """
         wanted = _comparable(text)
-        window = {"start_time": _x_time(since)} if since is not None else {"since_id": in_reply_to}
+        window = {"start_time": x_time(since)} if since is not None else {"since_id": in_reply_to}
         for mention in self._own_posts(source, "looking for an earlier reply", window):
             if mention.in_reply_to == in_reply_to and _comparable(mention.text) == wanted:
                 return mention.external_id
@@ -358,7 +350,7 @@ class XConnector:
         """
         parse_source(source)
         wanted = _comparable(text)
-        window = {"start_time": _x_time(self.clock() - within), "exclude": ["replies", "retweets"]}
+        window = {"start_time": x_time(self.clock() - within), "exclude": ["replies", "retweets"]}
         for mention in self._own_posts(source, "looking for an earlier post", window):
             if mention.in_reply_to is None and _comparable(mention.text) == wanted:
                 return mention.external_id
@@ -382,10 +374,6 @@ class XConnector:
 
 
 _URL = re.compile(r"https?://\S+")
-
-
-def _x_time(at: datetime) -> str:
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _check_text(text: str, *, what: str, limit: int) -> None:

@@ -26,64 +26,31 @@ Script it::
 from __future__ import annotations
 
 import re
-import shlex
 from datetime import UTC, datetime
 from typing import Any
 
-from connectors.fake_server import Clock, Failure, FakeServer, RecordedRequest, Response, utc_now
+from connectors.fake_server import Clock, FakeServer, RecordedRequest, Response, utc_now
+from connectors.x.fake_data import (
+    QueryMatcher,
+    http_error,
+    new_tweet,
+    new_user,
+    parse_time,
+    problem,
+    query_set,
+    query_value,
+    rate_limited,
+    render_tweet,
+    render_user,
+    snowflake,
+    user_not_found,
+)
 
-X_EPOCH_MS = 1288834974657  # the snowflake epoch: 2010-11-04T01:42:54.657Z
-PROBLEM = "https://api.twitter.com/2/problems/"
+__all__ = ["FakeXApi", "http_error", "problem", "rate_limited", "snowflake"]
+
 # ``exclude`` on a user's timeline: the kind of referenced post each value leaves out
 _EXCLUDE_KINDS = {"replies": "replied_to", "retweets": "retweeted"}
 TIMELINE_REACH = 3200
-
-
-def snowflake(at: datetime, sequence: int = 0) -> int:
-    """An X-style id for a post made at ``at`` (the time is recoverable from the id)."""
-    ms = int(at.timestamp() * 1000) - X_EPOCH_MS
-    return (ms << 22) | (sequence & 0x3FFFFF)
-
-
-def problem(status: int, title: str, detail: str, kind: str = "about:blank") -> Response:
-    body = {"title": title, "detail": detail, "type": kind, "status": status}
-    return Response(status, body, content_type="application/problem+json")
-
-
-def rate_limited(*, reset_at: int, limit: int = 450) -> Failure:
-    """A 429 as X sends it, with the epoch second at which the window resets."""
-    return Failure(
-        status=429,
-        body={
-            "title": "Too Many Requests",
-            "detail": "Too Many Requests",
-            "type": "about:blank",
-            "status": 429,
-        },
-        headers={
-            "x-rate-limit-limit": str(limit),
-            "x-rate-limit-remaining": "0",
-            "x-rate-limit-reset": str(reset_at),
-        },
-        content_type="application/problem+json",
-    )
-
-
-def http_error(status: int, detail: str = "") -> Failure:
-    """An X problem+json error with the given status (401, 403, 404, 500, 503 ...)."""
-    titles = {
-        401: "Unauthorized",
-        403: "Forbidden",
-        404: "Not Found Error",
-        500: "Internal Error",
-        503: "Service Unavailable",
-    }
-    title = titles.get(status, "Error")
-    return Failure(
-        status=status,
-        body={"title": title, "detail": detail or title, "type": "about:blank", "status": status},
-        content_type="application/problem+json",
-    )
 
 
 class FakeXApi(FakeServer):
@@ -137,18 +104,7 @@ class FakeXApi(FakeServer):
             if user_id is None:
                 self._next_user_id += 1
                 user_id = str(self._next_user_id)
-            user = {
-                "id": user_id,
-                "username": username,
-                "name": name or username,
-                "verified": verified,
-                "public_metrics": {
-                    "followers_count": followers,
-                    "following_count": 0,
-                    "tweet_count": 0,
-                    "listed_count": 0,
-                },
-            }
+            user = new_user(user_id, username, name=name, followers=followers, verified=verified)
             self._users[user_id] = user
             return dict(user)
 
@@ -229,26 +185,17 @@ class FakeXApi(FakeServer):
             referenced.append({"type": "retweeted", "id": retweet_of})
         if quote_of:
             referenced.append({"type": "quoted", "id": quote_of})
-        counts = {"retweet_count": 0, "reply_count": 0, "like_count": 0, "quote_count": 0}
-        counts.update(metrics or {})
-        tweet: dict[str, Any] = {
-            "id": tweet_id,
-            "text": text,
-            "edit_history_tweet_ids": [tweet_id],
-            "author_id": user["id"],
-            "created_at": at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z",
-            "conversation_id": conversation_id,
-            "lang": lang,
-            "public_metrics": counts,
-        }
-        if len(text) > 280:
-            # A long post: X cuts ``text`` and sends the whole of it as ``note_tweet`` when asked.
-            tweet["text"] = text[:280]
-            tweet["note_tweet"] = {"text": text}
-        if referenced:
-            tweet["referenced_tweets"] = referenced
-        if in_reply_to_user_id:
-            tweet["in_reply_to_user_id"] = in_reply_to_user_id
+        tweet = new_tweet(
+            tweet_id,
+            author_id=user["id"],
+            text=text,
+            at=at,
+            conversation_id=conversation_id,
+            referenced=referenced,
+            in_reply_to_user_id=in_reply_to_user_id,
+            lang=lang,
+            metrics=metrics,
+        )
         self._tweets[tweet_id] = tweet
         for mentioned in self._mentioned_user_ids(text, in_reply_to_user_id, user["id"]):
             self._mentions.setdefault(mentioned, []).append(tweet_id)
@@ -282,60 +229,25 @@ class FakeXApi(FakeServer):
     def not_found(self, request: RecordedRequest) -> Response:
         return problem(404, "Not Found Error", f"no route for {request.method} {request.path}")
 
-    def _render_user(self, user: dict[str, Any], fields: set[str]) -> dict[str, Any]:
-        out = {"id": user["id"], "name": user["name"], "username": user["username"]}
-        for name in fields & {"verified", "public_metrics"}:
-            out[name] = user[name]
-        return out
-
-    def _render_tweet(self, tweet: dict[str, Any], fields: set[str]) -> dict[str, Any]:
-        out = {
-            "id": tweet["id"],
-            "text": tweet["text"],
-            "edit_history_tweet_ids": tweet["edit_history_tweet_ids"],
-        }
-        for name in fields:
-            if name in tweet and name not in out:
-                out[name] = tweet[name]
-        return out
-
-    def _user_not_found(self, value: str, parameter: str) -> Response:
-        return Response(
-            200,
-            {
-                "errors": [
-                    {
-                        "value": value,
-                        "detail": f"Could not find user with {parameter}: [{value}].",
-                        "title": "Not Found Error",
-                        "resource_type": "user",
-                        "parameter": parameter,
-                        "resource_id": value,
-                        "type": PROBLEM + "resource-not-found",
-                    }
-                ]
-            },
-        )
-
     def _user_by_username(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         user = self._user_by_name(match["username"])
         if user is None:
-            return self._user_not_found(match["username"], "username")
-        return Response(200, {"data": self._render_user(user, _fields(request, "user.fields"))})
+            return user_not_found(match["username"], "username")
+        return Response(200, {"data": render_user(user, query_set(request, "user.fields"))})
 
     def _users_me(self, request: RecordedRequest, match: re.Match[str]) -> Response:
-        return Response(200, {"data": self._render_user(self.me, _fields(request, "user.fields"))})
+        return Response(200, {"data": render_user(self.me, query_set(request, "user.fields"))})
 
     def _users_mentions(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         if match["id"] not in self._users:
-            return self._user_not_found(match["id"], "id")
+            return user_not_found(match["id"], "id")
         ids = self._mentions.get(match["id"], [])
         return self._timeline(request, [self._tweets[i] for i in ids], token_param="pagination_token", low=5)
 
     def _users_tweets(self, request: RecordedRequest, match: re.Match[str]) -> Response:
         if match["id"] not in self._users:
-            return self._user_not_found(match["id"], "id")
-        excluded = _fields(request, "exclude")
+            return user_not_found(match["id"], "id")
+        excluded = query_set(request, "exclude")
         if unknown := excluded - _EXCLUDE_KINDS.keys():
             detail = f"The `exclude` query parameter value [{','.join(sorted(unknown))}] is not one of"
             return problem(400, "Invalid Request", f"{detail} [replies,retweets]")
@@ -350,10 +262,10 @@ class FakeXApi(FakeServer):
         return self._timeline(request, own, token_param="pagination_token", low=5)
 
     def _search_recent(self, request: RecordedRequest, match: re.Match[str]) -> Response:
-        query = _one(request, "query")
+        query = query_value(request, "query")
         if not query:
             return problem(400, "Invalid Request", "The `query` query parameter can not be empty")
-        matcher = _QueryMatcher(query)
+        matcher = QueryMatcher(query)
         hits = [t for t in self._tweets.values() if matcher.matches(t, self._users[t["author_id"]])]
         return self._timeline(request, hits, token_param="next_token", low=10)
 
@@ -361,7 +273,7 @@ class FakeXApi(FakeServer):
         self, request: RecordedRequest, tweets: list[dict[str, Any]], *, token_param: str, low: int
     ) -> Response:
         try:
-            max_results = int(_one(request, "max_results") or 10)
+            max_results = int(query_value(request, "max_results") or 10)
         except ValueError:
             max_results = -1
         if not low <= max_results <= 100:
@@ -371,10 +283,10 @@ class FakeXApi(FakeServer):
                 f"The `max_results` query parameter value [{max_results}] is not between {low} and 100",
             )
         try:
-            since_id = int(_one(request, "since_id") or 0)
-            until_id = int(_one(request, "until_id") or 0)
-            start = _parse_time(_one(request, "start_time"))
-            token = _one(request, token_param)
+            since_id = int(query_value(request, "since_id") or 0)
+            until_id = int(query_value(request, "until_id") or 0)
+            start = parse_time(query_value(request, "start_time"))
+            token = query_value(request, token_param)
             token_id = int(token, 16) if token else None
         except ValueError as exc:
             return problem(
@@ -386,7 +298,7 @@ class FakeXApi(FakeServer):
             for t in selected
             if int(t["id"]) > since_id
             and (not until_id or int(t["id"]) < until_id)
-            and (start is None or _parse_time(t["created_at"]) >= start)  # type: ignore[operator]
+            and (start is None or parse_time(t["created_at"]) >= start)  # type: ignore[operator]
         ]
         if token_id is not None:
             selected = [t for t in selected if int(t["id"]) <= token_id]
@@ -398,19 +310,19 @@ class FakeXApi(FakeServer):
         meta["oldest_id"] = page[-1]["id"]
         if rest:
             meta["next_token"] = format(int(rest[0]["id"]), "x")
-        tweet_fields = _fields(request, "tweet.fields")
-        user_fields = _fields(request, "user.fields")
-        expansions = _fields(request, "expansions")
-        body: dict[str, Any] = {"data": [self._render_tweet(t, tweet_fields) for t in page], "meta": meta}
+        tweet_fields = query_set(request, "tweet.fields")
+        user_fields = query_set(request, "user.fields")
+        expansions = query_set(request, "expansions")
+        body: dict[str, Any] = {"data": [render_tweet(t, tweet_fields) for t in page], "meta": meta}
         includes: dict[str, Any] = {}
         if "author_id" in expansions:
             authors = dict.fromkeys(t["author_id"] for t in page)
-            includes["users"] = [self._render_user(self._users[a], user_fields) for a in authors]
+            includes["users"] = [render_user(self._users[a], user_fields) for a in authors]
         if "referenced_tweets.id" in expansions:
             refs = dict.fromkeys(r["id"] for t in page for r in t.get("referenced_tweets", []))
             found = [self._tweets[r] for r in refs if r in self._tweets]
             if found:
-                includes["tweets"] = [self._render_tweet(t, tweet_fields) for t in found]
+                includes["tweets"] = [render_tweet(t, tweet_fields) for t in found]
         if includes:
             body["includes"] = includes
         return Response(200, body)
@@ -446,69 +358,3 @@ class FakeXApi(FakeServer):
             return problem(400, "Invalid Request", "hidden is required")
         self._hidden[match["id"]] = hidden
         return Response(200, {"data": {"hidden": hidden}})
-
-
-def _one(request: RecordedRequest, name: str) -> str | None:
-    values = request.query.get(name)
-    return values[0] if values else None
-
-
-def _fields(request: RecordedRequest, name: str) -> set[str]:
-    value = _one(request, name)
-    return {f.strip() for f in value.split(",") if f.strip()} if value else set()
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
-class _QueryMatcher:
-    """A small subset of X's search syntax: words and "quoted phrases" (all must match),
-    ``OR`` between terms, ``-word`` to exclude, ``from:user``, ``is:retweet`` / ``-is:retweet``,
-    ``is:reply``; other operators (``lang:``, ``has:`` ...) are accepted and ignored."""
-
-    def __init__(self, query: str) -> None:
-        try:
-            tokens = shlex.split(query)
-        except ValueError:
-            tokens = query.split()
-        self.groups: list[list[str]] = []  # AND of OR-groups
-        self.excluded: list[str] = []
-        self.operators: list[tuple[bool, str, str]] = []  # (negated, key, value)
-        pending_or = False
-        for token in tokens:
-            if token == "OR":
-                pending_or = True
-                continue
-            negated = token.startswith("-") and len(token) > 1
-            body = token[1:] if negated else token
-            if re.fullmatch(r"[a-z_]+:\S+", body):
-                key, value = body.split(":", 1)
-                self.operators.append((negated, key, value))
-            elif negated:
-                self.excluded.append(body.lower())
-            elif pending_or and self.groups:
-                self.groups[-1].append(body.lower())
-            else:
-                self.groups.append([body.lower()])
-            pending_or = False
-
-    def matches(self, tweet: dict[str, Any], author: dict[str, Any]) -> bool:
-        text = tweet["text"].lower()
-        if not all(any(term in text for term in group) for group in self.groups):
-            return False
-        if any(term in text for term in self.excluded):
-            return False
-        kinds = {r["type"] for r in tweet.get("referenced_tweets", [])}
-        for negated, key, value in self.operators:
-            if key == "from":
-                result = author["username"].lower() == value.lstrip("@").lower()
-            elif key == "is" and value == "retweet":
-                result = "retweeted" in kinds
-            elif key == "is" and value == "reply":
-                result = "replied_to" in kinds
-            else:
-                continue
-            if result == negated:
-                return False
-        return True

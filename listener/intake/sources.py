@@ -92,6 +92,13 @@ def _secret(settings: Settings, name: str) -> str | None:
     return value.get_secret_value() if value is not None else None
 
 
+# Facebook and Instagram are both read with the Facebook page's token: what each says without it.
+_GRAPH_TOKEN_MISSING = {
+    "facebook": "Facebook needs LISTENING_POST_FACEBOOK_PAGE_TOKEN (a page access token)",
+    "instagram": "Instagram needs LISTENING_POST_FACEBOOK_PAGE_TOKEN (the token of the linked Facebook page)",
+}
+
+
 def _build(settings: Settings, platform: str, base_url: str | None) -> Connector:
     if platform not in registry.CONNECTORS:
         raise ConnectorUnavailable(
@@ -100,54 +107,9 @@ def _build(settings: Settings, platform: str, base_url: str | None) -> Connector
     timeout = settings.polling.request_timeout_seconds
     cls = registry.connector_class(platform)
     if platform == "x":
-        bearer = _secret(settings, "x_bearer_token")
-        user_context = [
-            _secret(settings, n)
-            for n in ("x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret")
-        ]
-        if not bearer and not all(user_context):
-            raise ConnectorUnavailable(
-                "X needs LISTENING_POST_X_BEARER_TOKEN, or the four LISTENING_POST_X_CONSUMER_KEY/"
-                "_CONSUMER_SECRET/_ACCESS_TOKEN/_ACCESS_TOKEN_SECRET values"
-            )
-        accounts = [a for a in settings.accounts if a.platform == "x"]
-        return cls(
-            bearer_token=bearer,
-            consumer_key=user_context[0],
-            consumer_secret=user_context[1],
-            access_token=user_context[2],
-            access_token_secret=user_context[3],
-            base_url=base_url,
-            timeout=timeout,
-            own_handles=[a.handle for a in accounts],
-            user_ids={a.handle: a.user_id for a in accounts if a.user_id},
-        )
-    if platform == "facebook":
-        token = _secret(settings, "facebook_page_token")
-        if not token:
-            raise ConnectorUnavailable(
-                "Facebook needs LISTENING_POST_FACEBOOK_PAGE_TOKEN (a page access token)"
-            )
-        return cls(
-            page_token=token,
-            app_secret=_secret(settings, "facebook_app_secret"),
-            api_version=settings.facebook.graph_api_version,
-            base_url=base_url,
-            timeout=timeout,
-        )
-    if platform == "instagram":
-        token = _secret(settings, "facebook_page_token")
-        if not token:
-            raise ConnectorUnavailable(
-                "Instagram needs LISTENING_POST_FACEBOOK_PAGE_TOKEN (the token of the linked Facebook page)"
-            )
-        return cls(
-            page_token=token,
-            app_secret=_secret(settings, "facebook_app_secret"),
-            api_version=settings.facebook.graph_api_version,
-            base_url=base_url,
-            timeout=timeout,
-        )
+        return _build_x(settings, cls, base_url, timeout)
+    if platform in _GRAPH_TOKEN_MISSING:
+        return _build_graph(settings, cls, base_url, timeout, missing=_GRAPH_TOKEN_MISSING[platform])
     if platform == "linkedin":
         token = _secret(settings, "linkedin_access_token")
         if not token:
@@ -162,6 +124,47 @@ def _build(settings: Settings, platform: str, base_url: str | None) -> Connector
     if platform == "bluesky":
         return _build_bluesky(settings, cls, base_url, timeout)
     raise ConnectorUnavailable(f"no settings are known for building a {platform} connector")
+
+
+def _build_x(settings: Settings, cls: type, base_url: str | None, timeout: float) -> Connector:
+    """X with the app's bearer token, or the four OAuth 1.0a user-context values; the board's accounts."""
+    bearer = _secret(settings, "x_bearer_token")
+    user_context = [
+        _secret(settings, n)
+        for n in ("x_consumer_key", "x_consumer_secret", "x_access_token", "x_access_token_secret")
+    ]
+    if not bearer and not all(user_context):
+        raise ConnectorUnavailable(
+            "X needs LISTENING_POST_X_BEARER_TOKEN, or the four LISTENING_POST_X_CONSUMER_KEY/"
+            "_CONSUMER_SECRET/_ACCESS_TOKEN/_ACCESS_TOKEN_SECRET values"
+        )
+    accounts = [a for a in settings.accounts if a.platform == "x"]
+    return cls(
+        bearer_token=bearer,
+        consumer_key=user_context[0],
+        consumer_secret=user_context[1],
+        access_token=user_context[2],
+        access_token_secret=user_context[3],
+        base_url=base_url,
+        timeout=timeout,
+        own_handles=[a.handle for a in accounts],
+        user_ids={a.handle: a.user_id for a in accounts if a.user_id},
+    )
+
+
+def _build_graph(
+    settings: Settings, cls: type, base_url: str | None, timeout: float, *, missing: str
+) -> Connector:
+    token = _secret(settings, "facebook_page_token")
+    if not token:
+        raise ConnectorUnavailable(missing)
+    return cls(
+        page_token=token,
+        app_secret=_secret(settings, "facebook_app_secret"),
+        api_version=settings.facebook.graph_api_version,
+        base_url=base_url,
+        timeout=timeout,
+    )
 
 
 def _build_bluesky(settings: Settings, cls: type, base_url: str | None, timeout: float) -> Connector:

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from listener.incidents import lifecycle
 from listener.queue import notes_tags
 from listener.queue.items import OPEN_STATUSES, QueueError, assign, get_item
-from listener.replies.drafts import ReplyError, no_reply_needed
+from listener.replies.decisions import no_reply_needed
+from listener.replies.drafts import ReplyError
 from listener.store import audit
 from listener.store.models import Incident, QueueItem, User
 

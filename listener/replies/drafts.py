@@ -1,8 +1,9 @@
-"""Replies from the queue: drafts, the reply checker, approval, lead overrides, and what people decide.
+"""Replies from the queue: drafts, the reply checker, approval and lead overrides.
 
 A reply moves draft -> pending_approval -> approved (the outbox sends it). A ``block``
 finding from the reply checker stops sending unless a lead overrides it, and items in an
 open crisis incident go out only with a lead's approval. Every decision is audited.
+Closing an item without a reply and escalating it: :mod:`listener.replies.decisions`.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from listener.accounts.users import has_role
-from listener.incidents import alerts
 from listener.intake.sources import REPLY_PLATFORMS
 from listener.paths import load_config_toml
 from listener.queue.items import ensure_holder, in_open_incident, lock_item
@@ -147,7 +147,7 @@ def _check_text(text: str) -> str:
     return text
 
 
-def _ensure_nothing_in_flight(session: Session, item: QueueItem) -> None:
+def ensure_nothing_in_flight(session: Session, item: QueueItem) -> None:
     """One answer per item: a double click or a second tab cannot queue a second reply.
 
     Runs after ``ensure_holder`` has locked the item, so on PostgreSQL it sees what a
@@ -201,7 +201,7 @@ def _working_reply(
 ) -> Reply:
     """The checks every write of the working reply needs, then the reply with ``text`` checked and saved."""
     item = ensure_holder(session, item=item, user=user, now=now)
-    _ensure_nothing_in_flight(session, item)
+    ensure_nothing_in_flight(session, item)
     return _upsert_working(session, item=item, user=user, text=_check_text(text), now=now, settings=settings)
 
 
@@ -347,7 +347,7 @@ def approve(
         )
         raise TextChanged()
     if item is not None:
-        _ensure_nothing_in_flight(session, item)
+        ensure_nothing_in_flight(session, item)
     _approve(session, reply, approver=user, override=override, now=now)
     if item is not None:
         item.version += 1
@@ -370,76 +370,6 @@ def return_to_draft(session: Session, *, reply: Reply, user: User, note: str) ->
         after={"note": note[:MAX_REASON_CHARS]},
     )
     return reply
-
-
-def _reason(reason: str, what: str) -> str:
-    reason = reason.strip()
-    if not reason:
-        raise ReplyError(f"Give a reason for {what}.")
-    if len(reason) > MAX_REASON_CHARS:
-        raise ReplyError(f"The reason can be at most {MAX_REASON_CHARS:,} characters.")
-    return reason
-
-
-def no_reply_needed(
-    session: Session, *, item: QueueItem, user: User, reason: str, now: datetime
-) -> QueueItem:
-    """Close the item without answering, saying why (kept for the FOI export and reports)."""
-    reason = _reason(reason, "closing without a reply")
-    item = ensure_holder(session, item=item, user=user, now=now)
-    _ensure_nothing_in_flight(session, item)
-    before = {"status": item.status}
-    item.status = "no_reply_needed"
-    item.no_reply_reason = reason
-    item.closed_at = now
-    item.version += 1
-    audit.record(
-        session,
-        actor=user,
-        action="item.no_reply_needed",
-        object_type="queue_item",
-        object_id=item.id,
-        before=before,
-        after={"status": item.status, "reason": reason},
-    )
-    return item
-
-
-def escalate(
-    session: Session, *, item: QueueItem, user: User, reason: str, settings: Settings, now: datetime
-) -> QueueItem:
-    """Pass the item to a manager (policy 5.1: concerns about staff conduct) and alert the escalation list."""
-    reason = _reason(reason, "escalating")
-    item = ensure_holder(session, item=item, user=user, now=now)
-    if item.escalated_at is not None:
-        raise ReplyError("This item has already been escalated to a manager.")
-    item.escalated_at = now
-    item.escalation_reason = reason
-    item.version += 1
-    mention = session.get_one(Mention, item.mention_id)
-    base = settings.general.base_url.rstrip("/")
-    personal = mention.score.personal_data if mention.score is not None else []
-    alerts.queue_alert(
-        session,
-        kind="escalation",
-        audience="escalation",
-        title=f"Queue item {item.id} escalated to a manager by {user.name}",
-        body=(
-            f"Reason: {reason}\n\nPost ({mention.platform}): {alerts.quote(mention.text, personal)}\n\n"
-            f"Open it: {base}/items/{item.id}"
-        ),
-        dedupe_key=f"item-escalation:{item.id}",
-        now=now,
-    )
-    audit.record(
-        session,
-        actor=user,
-        action="item.escalate",
-        object_type="queue_item",
-        object_id=item.id,
-        after={"reason": reason},
-    )
-    return item
 
 
 @lru_cache(maxsize=1)

@@ -215,39 +215,8 @@ class DemoRunner:
         say("Listening Post demo")
         say(f"  Working folder: {folder} (removed when the demo stops)")
 
-        self.mailbox = DemoMailbox(folder / "mailbox").start()
-        self._stack.callback(self.mailbox.stop)
-        self.platforms = DemoPlatforms(
-            x_handle="NHSCovWarks",
-            page_id="104729318865221",
-            page_name="NHS Coventry and Warwickshire",
-            credentials=Credentials(),
-        ).start()
-        self._stack.callback(self.platforms.stop)
-        say(
-            f"  Local fakes: X API {self.platforms.x.base_url}, Graph API {self.platforms.graph.base_url}, "
-            f"Instagram {self.platforms.instagram.base_url}, Bluesky {self.platforms.bluesky.base_url}, "
-            f"news feed {self.platforms.news_feed_url}"
-        )
-        say(f"  Mail server for the alerts: smtp://{HOST}:{self.mailbox.port}")
-
-        addresses = {
-            "X_API": self.platforms.x.base_url,
-            "GRAPH_API": self.platforms.graph.base_url,
-            "INSTAGRAM_API": self.platforms.instagram.base_url,
-            "BLUESKY_API": self.platforms.bluesky.base_url,
-            "NEWS_FEED": self.platforms.news_feed_url,
-            "SMTP_PORT": str(self.mailbox.port),
-        }
-        settings = demo_settings(
-            folder, addresses=addresses, ui_port=self.port, credentials=self.platforms.credentials
-        )
-        self.settings = settings
-        engine = make_engine(settings.database_url(settings.database.url))
-        self._stack.callback(engine.dispose)
-        self.engine = engine
-        upgrade(engine)
-        self.sign_ins = add_people(engine)
+        self._start_fakes(folder)
+        settings, engine = self._start_database(folder, ui_port=self.port)
 
         from listener.intake.pipeline import build_stage  # loads the lexicons: once, shared with the worker
 
@@ -264,6 +233,47 @@ class DemoRunner:
         self._start_ui(settings, engine, ui_socket)
         self._print_sign_ins()
         self._begin_day()
+
+    def _start_fakes(self, folder: Path) -> None:
+        """The mail server for the alerts and the platform fakes, on loopback."""
+        say = self.console.say
+        self.mailbox = DemoMailbox(folder / "mailbox").start()
+        self._stack.callback(self.mailbox.stop)
+        self.platforms = DemoPlatforms(
+            x_handle="NHSCovWarks",
+            page_id="104729318865221",
+            page_name="NHS Coventry and Warwickshire",
+            credentials=Credentials(),
+        ).start()
+        self._stack.callback(self.platforms.stop)
+        say(
+            f"  Local fakes: X API {self.platforms.x.base_url}, Graph API {self.platforms.graph.base_url}, "
+            f"Instagram {self.platforms.instagram.base_url}, Bluesky {self.platforms.bluesky.base_url}, "
+            f"news feed {self.platforms.news_feed_url}"
+        )
+        say(f"  Mail server for the alerts: smtp://{HOST}:{self.mailbox.port}")
+
+    def _start_database(self, folder: Path, *, ui_port: int) -> tuple[Settings, Engine]:
+        """The demo's settings (pointing at the fakes), its database migrated, and the people in it."""
+        assert self.platforms is not None and self.mailbox is not None
+        addresses = {
+            "X_API": self.platforms.x.base_url,
+            "GRAPH_API": self.platforms.graph.base_url,
+            "INSTAGRAM_API": self.platforms.instagram.base_url,
+            "BLUESKY_API": self.platforms.bluesky.base_url,
+            "NEWS_FEED": self.platforms.news_feed_url,
+            "SMTP_PORT": str(self.mailbox.port),
+        }
+        settings = demo_settings(
+            folder, addresses=addresses, ui_port=ui_port, credentials=self.platforms.credentials
+        )
+        self.settings = settings
+        engine = make_engine(settings.database_url(settings.database.url))
+        self._stack.callback(engine.dispose)
+        self.engine = engine
+        upgrade(engine)
+        self.sign_ins = add_people(engine)
+        return settings, engine
 
     def _seed(self, engine: Engine, stage: TriageStage) -> int:
         assert self.settings is not None and self.platforms is not None

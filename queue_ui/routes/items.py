@@ -21,8 +21,8 @@ from listener.queue.items import (
     viewers,
 )
 from listener.queue.sentiment_overrides import OverrideError, set_override
+from listener.replies import decisions, moderation, outbox
 from listener.replies import drafts as replies
-from listener.replies import moderation, outbox
 from listener.replies.drafts import LintBlocked, ReplyError
 from listener.replies.moderation import ModerationError
 from listener.store.models import Mention, Reply, User
@@ -350,7 +350,7 @@ def no_reply(
     reason: Reason = "",
 ) -> Response:
     try:
-        replies.no_reply_needed(db, item=get_item(db, item_id), user=user, reason=reason, now=now)
+        decisions.no_reply_needed(db, item=get_item(db, item_id), user=user, reason=reason, now=now)
     except (ReplyError, QueueError) as exc:
         return _page(request, db, user, now, item_id, status_code=400, errors={"no-reply-reason": str(exc)})
     return _done(request, item_id, "Closed: no reply needed.")
@@ -368,7 +368,8 @@ def escalate(
 ) -> Response:
     settings = effective(request, db)
     try:
-        replies.escalate(db, item=get_item(db, item_id), user=user, reason=reason, settings=settings, now=now)
+        item = get_item(db, item_id)
+        decisions.escalate(db, item=item, user=user, reason=reason, settings=settings, now=now)
     except (ReplyError, QueueError) as exc:
         return _page(request, db, user, now, item_id, status_code=400, errors={"escalate-reason": str(exc)})
     return _done(request, item_id, "Escalated to a manager.")

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, func, select
 
 from listener.incidents.lifecycle import IncidentClosed
 from listener.queue.items import QueueError
-from listener.replies import drafts, incident_posts
+from listener.replies import considered_response, drafts, incident_approval, incident_posts
 from listener.settings import Settings
 from listener.store.db import make_engine, write_transaction
 from listener.store.models import AuditEvent, Incident, QueueItem, Reply, Response, SignOff, User
@@ -81,7 +81,7 @@ def new_round(engine: Engine, kind: str, who: People) -> Target:
         session.flush()
         if kind == "listening":
             return Target(kind, incident.id)
-        response = incident_posts.save_response(
+        response = considered_response.save_response(
             session,
             incident=incident,
             user=session.get_one(User, who.lead_ids[0]),
@@ -101,8 +101,8 @@ def attempt(engine: Engine, target: Target, who: People, contender: int) -> str:
     except (
         drafts.ReplyError,
         QueueError,
-        incident_posts.NotPermitted,
-        incident_posts.NotReady,
+        incident_approval.NotPermitted,
+        incident_approval.NotReady,
         IncidentClosed,
     ):
         return "refused"
@@ -140,7 +140,7 @@ def _act(session: Any, target: Target, who: People, contender: int) -> bool:
             now=NOW,
         )
     else:  # one lead signs the same text for a different stakeholder in each tab
-        incident_posts.sign_off(
+        considered_response.sign_off(
             session,
             SETTINGS,
             response=session.get_one(Response, target.object_id),

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from connectors.base import PermanentError, TemporaryError
 from listener.queue.items import ClaimConflict, NotOpen
+from listener.replies import decisions, moderation
 from listener.replies import drafts as replies
-from listener.replies import moderation
 from listener.replies.drafts import LintBlocked, ReplyError
 from listener.replies.moderation import ModerationError
 from listener.settings import AccountSettings, Settings
@@ -178,8 +178,8 @@ def test_no_reply_needed_closes_with_the_reason(engine, settings):
     with write_transaction(engine) as session:
         item = session.get_one(QueueItem, item_id)
         with pytest.raises(ReplyError, match="reason"):
-            replies.no_reply_needed(session, item=item, user=agent, reason="  ", now=NOW)
-        replies.no_reply_needed(session, item=item, user=agent, reason="A repost, nothing asked", now=NOW)
+            decisions.no_reply_needed(session, item=item, user=agent, reason="  ", now=NOW)
+        decisions.no_reply_needed(session, item=item, user=agent, reason="A repost, nothing asked", now=NOW)
     with write_transaction(engine) as session:
         item = session.get_one(QueueItem, item_id)
         assert (item.status, item.no_reply_reason, item.closed_at) == (
@@ -200,11 +200,11 @@ def test_escalation_alerts_the_escalation_list_without_personal_data(engine, set
         item.mention.score.personal_data = [{"kind": "phone", "start": 47, "end": 60}]
     with write_transaction(engine) as session:
         item = session.get_one(QueueItem, item_id)
-        replies.escalate(
+        decisions.escalate(
             session, item=item, user=agent, reason="Staff conduct (5.1)", settings=settings, now=NOW
         )
         with pytest.raises(ReplyError, match="already"):
-            replies.escalate(session, item=item, user=agent, reason="again", settings=settings, now=NOW)
+            decisions.escalate(session, item=item, user=agent, reason="again", settings=settings, now=NOW)
     with write_transaction(engine) as session:
         alert = session.scalars(select(Alert)).one()
         assert (alert.kind, alert.audience) == ("escalation", "escalation")
@@ -415,7 +415,7 @@ def test_escalating_and_hiding_follow_the_claim_rule_of_replying(engine, setting
         with write_transaction(engine) as session:
             item = session.get_one(QueueItem, item_id)
             if act == "escalate":
-                replies.escalate(
+                decisions.escalate(
                     session, item=item, user=user, reason="Staff conduct", settings=settings, now=NOW
                 )
             else:
@@ -433,7 +433,7 @@ def test_escalating_and_hiding_follow_the_claim_rule_of_replying(engine, setting
 
 
 def test_whether_replies_are_signed_is_one_rule_for_queue_replies_and_incident_posts():
-    from listener.replies import incident_posts
+    from listener.replies import incident_approval
 
     settings = Settings(
         accounts=[
@@ -448,5 +448,5 @@ def test_whether_replies_are_signed_is_one_rule_for_queue_replies_and_incident_p
     assert replies.signs_replies(Settings(), "facebook:page:1") is True  # nothing configured: sign
     for source in ("x:mentions:@NHSCovWarks", "x:mentions:@NHSCovWarksNews"):
         queue_rules = {f.rule for f in replies.lint(unsigned, source_key=source, settings=settings).findings}
-        incident_rules = {f.rule for f in incident_posts.lint(settings, unsigned, source)}
+        incident_rules = {f.rule for f in incident_approval.lint(settings, unsigned, source)}
         assert queue_rules == incident_rules, source

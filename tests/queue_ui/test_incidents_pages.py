@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from listener.incidents import alerts
 from listener.incidents import lifecycle as incidents
-from listener.replies.incident_posts import CHECKLIST, text_version
+from listener.replies.considered_response import CHECKLIST, text_version
 from listener.settings import Settings
 from listener.store.db import write_transaction
 from listener.store.models import Alert, Author, Incident, Mention, QueueItem, Reply, Response, Score
