@@ -28,24 +28,7 @@ MAX_QUERY_CHARS = 200
 MentionId = ColumnElement[Any] | QueryableAttribute[Any]  # Mention.id or QueueItem.mention_id
 _WORD = re.compile(r"\w+")
 
-SQLITE_DDL = (
-    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(text, content='mentions', content_rowid='id', "
-    "tokenize='porter unicode61 remove_diacritics 2')",
-    f"CREATE TRIGGER {FTS_TABLE}_insert AFTER INSERT ON mentions BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text); END",
-    f"CREATE TRIGGER {FTS_TABLE}_delete AFTER DELETE ON mentions BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text); END",
-    f"CREATE TRIGGER {FTS_TABLE}_update AFTER UPDATE OF text ON mentions BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text); "
-    f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text); END",
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')",  # the posts stored before
-)
-SQLITE_DROP = (
-    *(f"DROP TRIGGER IF EXISTS {FTS_TABLE}_{event}" for event in ("insert", "delete", "update")),
-    f"DROP TABLE IF EXISTS {FTS_TABLE}",
-)
-POSTGRES_DDL = (f"CREATE INDEX {PG_INDEX} ON mentions USING gin (to_tsvector('english'::regconfig, text))",)
-POSTGRES_DROP = (f"DROP INDEX IF EXISTS {PG_INDEX}",)
+# The table, triggers and index themselves are made by migration 0007 (written out there).
 
 
 def words(query: str) -> list[str]:

@@ -7,12 +7,33 @@ Revises: 0005
 from alembic import op
 import sqlalchemy as sa
 import listener.store.types
-from listener.queue import search
 
 revision = '0007'
 down_revision = '0005'
 branch_labels = None
 depends_on = None
+
+# Written out here, not read from listener.queue.search: a migration must do the same thing forever.
+SQLITE_DDL = (
+    "CREATE VIRTUAL TABLE mentions_fts USING fts5(text, content='mentions', content_rowid='id', "
+    "tokenize='porter unicode61 remove_diacritics 2')",
+    "CREATE TRIGGER mentions_fts_insert AFTER INSERT ON mentions BEGIN "
+    "INSERT INTO mentions_fts(rowid, text) VALUES (new.id, new.text); END",
+    "CREATE TRIGGER mentions_fts_delete AFTER DELETE ON mentions BEGIN "
+    "INSERT INTO mentions_fts(mentions_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
+    "CREATE TRIGGER mentions_fts_update AFTER UPDATE OF text ON mentions BEGIN "
+    "INSERT INTO mentions_fts(mentions_fts, rowid, text) VALUES ('delete', old.id, old.text); "
+    "INSERT INTO mentions_fts(rowid, text) VALUES (new.id, new.text); END",
+    "INSERT INTO mentions_fts(mentions_fts) VALUES ('rebuild')",  # the posts stored before
+)
+SQLITE_DROP = (
+    "DROP TRIGGER IF EXISTS mentions_fts_insert",
+    "DROP TRIGGER IF EXISTS mentions_fts_delete",
+    "DROP TRIGGER IF EXISTS mentions_fts_update",
+    "DROP TABLE IF EXISTS mentions_fts",
+)
+POSTGRES_DDL = ("CREATE INDEX ix_mentions_text_search ON mentions USING gin (to_tsvector('english'::regconfig, text))",)
+POSTGRES_DROP = ("DROP INDEX IF EXISTS ix_mentions_text_search",)
 
 
 def upgrade() -> None:
@@ -29,13 +50,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('item_tags', schema=None) as batch_op:
         batch_op.create_index('ix_item_tags_tag', ['tag'], unique=False)
-    statements = search.SQLITE_DDL if op.get_bind().dialect.name == 'sqlite' else search.POSTGRES_DDL
+    statements = SQLITE_DDL if op.get_bind().dialect.name == 'sqlite' else POSTGRES_DDL
     for statement in statements:
         op.execute(statement)
 
 
 def downgrade() -> None:
-    statements = search.SQLITE_DROP if op.get_bind().dialect.name == 'sqlite' else search.POSTGRES_DROP
+    statements = SQLITE_DROP if op.get_bind().dialect.name == 'sqlite' else POSTGRES_DROP
     for statement in statements:
         op.execute(statement)
     with op.batch_alter_table('item_tags', schema=None) as batch_op:
