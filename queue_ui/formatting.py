@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, pass_context
 
-from connectors.registry import PLATFORM_NAMES
 from listener.replies.drafts import text_version
 from queue_ui import words
 from triage.guidance import KINDS
@@ -72,7 +71,6 @@ def install(env: Environment) -> None:
         "lp_pair_title": lambda value: (value, str(value).capitalize()),
         "lp_user_pair": lambda user: (user.id, f"{user.name} ({user.role})"),
         "lp_kind": lambda kind: KINDS.get(kind, kind),
-        "platform_name": lambda platform: PLATFORM_NAMES.get(platform, platform),
         "text_version": text_version,  # what a lead's approval covers (sent with the form)
     }
     env.filters.update(filters)

@@ -6,10 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from connectors.registry import PLATFORM_NAMES as NAMES
 from listener.settings import Settings
 from listener.store.models import AuditEvent
 
-PLATFORM_NAMES = {"x": "X", "facebook": "Facebook", "rss": "a news feed", "replay": "a replayed stream"}
+# In a sentence ("Mention on X", "Post from a news feed") the feeds read as what they are.
+PLATFORM_NAMES = {**NAMES, "rss": "a news feed", "replay": "a replayed stream"}
 
 
 def platform_name(platform: str) -> str:
@@ -27,6 +29,20 @@ def source_name(key: str, settings: Settings) -> str:
         page = rest.removeprefix("page:")
         named = next((a.name for a in settings.accounts if a.platform == "facebook" and a.handle == page), "")
         return f"{named or 'page ' + page} on Facebook"
+    if kind == "instagram" and rest.startswith("account:"):
+        ig_id = rest.removeprefix("account:")
+        named = next(
+            (a.handle for a in settings.accounts if a.platform == "instagram" and a.user_id == ig_id), ""
+        )
+        return f"@{named} on Instagram" if named else f"account {ig_id} on Instagram"
+    if kind == "linkedin" and rest.startswith("organization:"):
+        org = rest.removeprefix("organization:")
+        named = next((a.name for a in settings.accounts if a.platform == "linkedin" and a.handle == org), "")
+        return f"{named or 'organisation ' + org} on LinkedIn"
+    if kind == "bluesky" and rest.startswith("mentions:"):
+        return f"{rest.removeprefix('mentions:')} on Bluesky"
+    if kind == "bluesky" and rest.startswith("search:"):
+        return f"Bluesky search for “{rest.removeprefix('search:')}”"
     if kind == "rss":
         configured = next((s.name for s in settings.sources if s.key == key and s.name), "")
         site = urlsplit(rest).hostname or rest

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from connectors.registry import PLATFORM_NAMES
 from listener.accounts.users import has_role
 from listener.queue.items import (
     ItemNotFound,
@@ -27,7 +28,6 @@ from listener.replies.drafts import LintBlocked, ReplyError
 from listener.replies.moderation import ModerationError
 from listener.store.models import Mention, Reply, User
 from queue_ui.deps import MAX_ID, Agent, CsrfChecked, DbSession, Lead, Now, RowId
-from queue_ui.formatting import PLATFORM_NAMES
 from queue_ui.item_view import build_item_page, reply_link
 from queue_ui.rendering import flash, render
 from queue_ui.settings_view import effective

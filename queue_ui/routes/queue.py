@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
+from connectors.registry import PLATFORM_NAMES
 from listener.queue import notes_tags
 from listener.queue.items import (
     DUE_CHOICES,
@@ -26,7 +27,6 @@ from listener.queue.items import (
 from listener.queue.search import MAX_QUERY_CHARS
 from listener.store.models import User
 from queue_ui.deps import MAX_ID, Agent, DbSession, Now
-from queue_ui.formatting import PLATFORM_NAMES
 from queue_ui.rendering import render
 from queue_ui.settings_view import effective
 
