@@ -33,8 +33,8 @@ from connectors.base import Connector
 from connectors.registry import platform_of
 from listener import health
 from listener.incidents import alerts
-from listener.incidents.alerts import ChannelFactory
 from listener.incidents import lifecycle as incidents
+from listener.incidents.alerts import ChannelFactory
 from listener.incidents.crisis_watch import CrisisWatch
 from listener.intake.ingest import TriageStage
 from listener.intake.pipeline import build_stage

@@ -7,7 +7,6 @@ import bisect
 from pathlib import Path
 
 import pytest
-
 from sqlalchemy import select
 
 from connectors.base import Checkpoint
@@ -66,12 +65,16 @@ class NotingChannel:
 
 
 def make_worker(engine, stage, stream, clock, handed, worker_id="w1"):
-    settings = Settings(sources=[SourceSettings(key=SOURCE, interval_seconds=120)], polling={"jitter_seconds": 0})
+    settings = Settings(
+        sources=[SourceSettings(key=SOURCE, interval_seconds=120)], polling={"jitter_seconds": 0}
+    )
     worker = Worker(
         settings,
         engine,
         worker_id=worker_id,
-        connectors=Connectors(by_source={SOURCE: StreamUpToNow(stream, clock)}, by_platform={}, unavailable={}),
+        connectors=Connectors(
+            by_source={SOURCE: StreamUpToNow(stream, clock)}, by_platform={}, unavailable={}
+        ),
         stage=stage,
         clock=clock,
         alert_channels=lambda audience, urls: [NotingChannel(clock, handed)],
