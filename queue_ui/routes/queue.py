@@ -87,7 +87,9 @@ def _context(
         "page": page,
         "tab": tab,
         "tabs": TABS,
-        "counts": tab_counts(db, user=user, now=now),
+        "counts": tab_counts(
+            db, user=user, now=now, filters=filters, warn_minutes=warn, timezone=settings.general.timezone
+        ),
         "filters": filters,
         "filter_query": urlencode(query),
         "refresh_query": urlencode({**query, "tab": tab, **({"after": after} if after else {})}),
