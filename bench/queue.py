@@ -27,7 +27,7 @@ from functools import partial
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from bench.common import figure, fresh_store, machine_note, percentile, postgres_reachable
+from bench.common import figure, fresh_store, machine_note, percentile, postgres_reachable, ratio_of
 from bench.seed import BENCH_PASSWORD, Seeded, seed_store
 from listener.settings import Settings
 from queue_ui.app import create_app
@@ -121,16 +121,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         if kind == "postgres" and (why := postgres_reachable()) is not None:
             print(f"{kind}: skipped, the server does not answer ({why})")
             continue
+        smallest: dict[str, Latency] = {}  # the baseline: each page at the first size, same run
         for size in sizes:
             print(f"{kind}, {size:,} mentions:", flush=True)
             for r in measure(kind, size, args.requests):
                 judged = size >= TARGET_SIZE
                 met = r.p95 < TARGET_MS if judged else None
+                base = smallest.setdefault(r.page, r)
                 figure(
                     f"{r.page}: p50 / p95 (CPU p95)",
                     f"{r.p50:5.1f} / {r.p95:5.1f} ({r.cpu_p95:5.1f}) ms",
                     f"p95 < {TARGET_MS:.0f} ms at {TARGET_SIZE:,}" if judged else "",
                     met,
+                    baseline=f"p95 {base.p95:.1f} ms at {sizes[0]:,}" if base is not r else "",
+                    ratio=ratio_of(r.p95, base.p95),
                 )
     return 0
 
