@@ -264,42 +264,30 @@ def _attach_reply_status(session: Session, rows: list[QueueRow]) -> None:
 
 
 def tab_counts(
-    session: Session,
-    *,
-    user: User,
-    now: datetime,
-    filters: QueueFilters | None = None,
-    warn_minutes: int = 30,
-    timezone: str = "Europe/London",
-    cap: int = COUNT_CAP,
+    session: Session, *, user: User, now: datetime, warn_minutes: int = 30, cap: int = COUNT_CAP
 ) -> dict[str, int]:
-    """Items per tab under the filters, each up to ``cap + 1`` (shown as "999+"): one statement.
+    """Items per tab (whatever filters the list shows), each up to ``cap + 1`` (shown as "999+").
 
-    The four open tabs are counted in one pass over the open items (``count(*) FILTER``),
-    which the partial index ``ix_queue_open_tabs`` holds: the work grows with the open
-    backlog, never with the store. Waiting-approval counts its items from the replies
-    waiting (a handful), and closed stops at the cap.
+    One statement: the four open tabs are counted in one pass over the open items
+    (``count(*) FILTER``), which the partial index ``ix_queue_open_tabs`` holds, so the work
+    grows with the open backlog, never with the store. Waiting-approval counts its items
+    from the replies waiting (a handful), and closed stops at the cap.
     """
-    conditions = _filter_conditions(filters or QueueFilters(), now, warn_minutes, timezone)
-    row = session.execute(counts_statement(user=user, conditions=conditions, cap=cap)).one()
+    row = session.execute(counts_statement(user=user, cap=cap)).one()
     return {tab: min(int(row._mapping[tab] or 0), cap + 1) for tab in TABS}
 
 
-def counts_statement(
-    *, user: User, conditions: Sequence[ColumnElement[bool]] = (), cap: int = COUNT_CAP
-) -> Select[Any]:
-    """The statement ``tab_counts`` runs, one column per tab; ``conditions`` are the filters'."""
+def counts_statement(*, user: User, cap: int = COUNT_CAP) -> Select[Any]:
+    """The statement ``tab_counts`` runs, one column per tab."""
     open_tabs = ("new", "mine", "unassigned", "crisis")
     open_pass = (
         select(*(func.count().filter(_within_open(tab, user)).label(tab) for tab in open_tabs))
-        .where(QueueItem.status.in_(OPEN_STATUSES), *conditions)
+        .where(QueueItem.status.in_(OPEN_STATUSES))
         .subquery()
     )
     waiting = select(func.count(func.distinct(Reply.queue_item_id))).where(Reply.status == "pending_approval")
-    if conditions:
-        waiting = waiting.join(QueueItem, QueueItem.id == Reply.queue_item_id).where(*conditions)
     closed = select(func.count()).select_from(
-        select(QueueItem.id).where(_tab_condition("closed", user), *conditions).limit(cap + 1).subquery()
+        select(QueueItem.id).where(_tab_condition("closed", user)).limit(cap + 1).subquery()
     )
     columns = {
         **{tab: open_pass.c[tab] for tab in open_tabs},

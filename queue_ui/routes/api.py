@@ -76,7 +76,7 @@ class QueuePageOut(BaseModel):
     tab: str
     items: list[QueueItemOut]
     next_cursor: str | None = Field(description="Pass as `after` for the next page; null on the last page.")
-    counts: dict[str, int] = Field(description="Items per tab under the same filters, counted up to 1,000.")
+    counts: dict[str, int] = Field(description="Items per tab, counted up to 1,000.")
 
 
 class FindingOut(BaseModel):
@@ -236,15 +236,9 @@ def queue(
         )
         for row in page.rows
     ]
-    counts = tab_counts(
-        db,
-        user=user,
-        now=now,
-        filters=filters,
-        warn_minutes=settings.sla.warn_before_minutes,
-        timezone=settings.general.timezone,
+    return QueuePageOut(
+        tab=tab, items=items, next_cursor=page.next_cursor, counts=tab_counts(db, user=user, now=now)
     )
-    return QueuePageOut(tab=tab, items=items, next_cursor=page.next_cursor, counts=counts)
 
 
 def _item_out(request: Request, db: DbSession, user: User, now: datetime, item_id: int) -> ItemOut:

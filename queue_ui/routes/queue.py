@@ -87,9 +87,7 @@ def _context(
         "page": page,
         "tab": tab,
         "tabs": TABS,
-        "counts": tab_counts(
-            db, user=user, now=now, filters=filters, warn_minutes=warn, timezone=settings.general.timezone
-        ),
+        "counts": tab_counts(db, user=user, now=now),
         "filters": filters,
         "filter_query": urlencode(query),
         "refresh_query": urlencode({**query, "tab": tab, **({"after": after} if after else {})}),
