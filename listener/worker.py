@@ -249,7 +249,7 @@ class Worker:
         )
 
     def watch_crisis(self) -> list[CrisisEvent] | None:
-        """One crisis step (on the leader only), then the alert job at once if the step queued an alert.
+        """One crisis step (on the leader only), then the alert job at once if the step had events.
 
         None when this worker does not lead, the step failed, or another thread is running
         the job (it then runs once more for this request).
@@ -263,7 +263,8 @@ class Worker:
 
         def step_then_deliver() -> list[CrisisEvent] | None:
             events = self._run("crisis", lambda: self._leader("crisis", timedelta(seconds=90), step))
-            if events and alerts.any_due(self.engine, self.settings, now=self.clock()):
+            # An incident opened or changed: it may have queued an alert; the run sends what is due.
+            if events:
                 self.deliver_alerts()
             return events
 

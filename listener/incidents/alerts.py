@@ -201,13 +201,6 @@ def _due(now: datetime, max_attempts: int) -> Any:
     )
 
 
-def any_due(engine: Engine, settings: Settings, *, now: datetime) -> bool:
-    """Whether an alert is waiting to be sent (a read, no write lock: the crisis job asks after each step)."""
-    with engine.connect() as conn:
-        found = conn.scalar(select(Alert.id).where(_due(now, settings.alerts.max_attempts)).limit(1))
-    return found is not None
-
-
 def deliver_due_alerts(
     engine: Engine,
     settings: Settings,
