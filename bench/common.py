@@ -83,10 +83,31 @@ def verdict(met: bool | None) -> str:
     return "n/a" if met is None else ("met" if met else "NOT MET")
 
 
-def figure(label: str, value: str, target: str = "", met: bool | None = None, width: int = 46) -> None:
-    """One line: what was measured, the figure, and the target beside it."""
+def figure(
+    label: str,
+    value: str,
+    target: str = "",
+    met: bool | None = None,
+    width: int = 46,
+    *,
+    baseline: str = "",
+    ratio: float | None = None,
+) -> None:
+    """One line: what was measured, the figure, the target beside it, and the baseline of the same run.
+
+    ``ratio`` is the figure over the baseline's (below 1: less time than the baseline took).
+    """
     tail = f"   target {target}: {verdict(met)}" if target else ""
+    if baseline:
+        tail += f"   baseline {baseline}" + (f", ratio {ratio:.2f}" if ratio is not None else "")
     print(f"  {label:<{width}} {value:>14}{tail}", flush=True)
+
+
+def ratio_of(value: float, baseline: float) -> float | None:
+    """``value / baseline``, or None when the baseline is zero or not a number."""
+    if not baseline or math.isnan(baseline) or math.isinf(baseline):
+        return None
+    return value / baseline
 
 
 def median(values: Sequence[float]) -> float:

@@ -3,14 +3,19 @@
 Each worker process runs its own in-memory ``BackgroundScheduler``: APScheduler 3 job
 stores must never be shared between schedulers, so the database (leases, SKIP LOCKED
 claims), not the scheduler, decides which worker does what.
+
+Some jobs also run as soon as another has made work for them (a poll that stored mentions
+runs the crisis job; a crisis step that queued an alert runs the alert job). Those runs go
+through a ``JobGate``, so a job still never runs twice at once in a process.
 """
 
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -30,6 +35,44 @@ ESCALATION_SECONDS = 60
 MODERATION_SECONDS = 10
 SETTINGS_SECONDS = 60  # how soon an admin's change of SLA targets reaches the worker
 THREADS = 8
+
+T = TypeVar("T")
+
+
+class JobGate:
+    """One run of a job at a time in this process; asked while it runs, it runs once more after.
+
+    Why not ``scheduler.modify_job(id, next_run_time=now)``: APScheduler skips a run that
+    comes due while the job's one allowed instance is still running ("maximum number of
+    running instances reached"), so mentions stored during a crisis step would wait for
+    the next tick. Here the request is never lost: the running caller sees it and goes
+    round again, and the asking thread returns at once.
+    """
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._running = False
+        self._again = False
+
+    def run(self, fn: Callable[[], T]) -> T | None:
+        """``fn()``'s result, or None when another thread was running it (it will run it again)."""
+        with self._guard:
+            if self._running:
+                self._again = True
+                return None
+            self._running = True
+        try:
+            while True:
+                result = fn()
+                with self._guard:  # the check and the hand-back are one step: no request falls between
+                    if not self._again:
+                        self._running = False
+                        return result
+                    self._again = False
+        except BaseException:
+            with self._guard:
+                self._running = self._again = False
+            raise
 
 
 def build_scheduler(worker: Worker) -> BackgroundScheduler:

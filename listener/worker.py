@@ -6,6 +6,11 @@ one method per job. Each method does one unit of work through a plain function
 lets an exception escape into the scheduler: a failing job is logged and shown on the
 admin page, and runs again at its next tick.
 
+A poll that stored mentions runs the crisis job at once, and a crisis step that queued an
+alert runs the alert job at once (each through its ``JobGate``: never two runs at a time),
+so a crisis alert leaves within one polling interval of the post that crossed the threshold.
+The scheduled ticks stay as the safety net.
+
 Several workers may share one PostgreSQL database: sources are leased (one poller at a
 time), replies are claimed with SKIP LOCKED, and the leader-only jobs (crisis watch, SLA
 warnings, escalation, retention) run on whichever worker holds the job's lease.
@@ -29,6 +34,7 @@ from connectors.registry import platform_of
 from listener import health
 from listener.incidents import alerts
 from listener.incidents import lifecycle as incidents
+from listener.incidents.alerts import ChannelFactory
 from listener.incidents.crisis_watch import CrisisWatch
 from listener.intake.ingest import TriageStage
 from listener.intake.pipeline import build_stage
@@ -39,7 +45,7 @@ from listener.queue import sla
 from listener.replies import moderation
 from listener.replies.outbox import send_due_replies
 from listener.reports import retention
-from listener.scheduler import build_scheduler
+from listener.scheduler import JobGate, build_scheduler
 from listener.settings import Settings
 from listener.store import leases
 from listener.store.db import is_sqlite, write_transaction
@@ -68,6 +74,8 @@ class Worker:
         connectors: Connectors | None = None,
         stage: TriageStage | None = None,
         clock: Callable[[], datetime] = utcnow,
+        alert_channels: ChannelFactory | None = None,
+        crisis_watch: CrisisWatch | None = None,
     ) -> None:
         self.file_settings = settings  # as loaded; ``settings`` adds the admin's overrides
         self.settings = settings
@@ -80,7 +88,10 @@ class Worker:
         self._stopping = threading.Event()
         self._jobs_lock = threading.Lock()
         self.jobs: dict[str, dict[str, Any]] = {}
-        self._crisis_watch: CrisisWatch | None = None
+        self.alert_channels = alert_channels  # None: apprise, from the settings
+        self._crisis_watch = crisis_watch
+        self._crisis_gate = JobGate()
+        self._alerts_gate = JobGate()
         self.scheduler: BackgroundScheduler | None = None
 
     # lifecycle ---------------------------------------------------------------------------
@@ -190,6 +201,8 @@ class Worker:
                 outcome.duplicates,
                 outcome.rejected,
             )
+        if outcome is not None and outcome.new:
+            self.watch_crisis()  # now, not at its next tick: the new mentions may cross a threshold
         return outcome
 
     def send_replies(self) -> int | None:
@@ -208,9 +221,12 @@ class Worker:
 
     def deliver_alerts(self) -> int | None:
         # deliver_due_alerts claims each alert itself, so every worker may run it.
-        return self._run(
-            "alerts", lambda: alerts.deliver_due_alerts(self.engine, self.settings, now=self.clock())
-        )
+        def deliver() -> int:
+            return alerts.deliver_due_alerts(
+                self.engine, self.settings, now=self.clock(), notifier_factory=self.alert_channels
+            )
+
+        return self._alerts_gate.run(lambda: self._run("alerts", deliver))
 
     def warn_sla(self) -> int | None:
         return self._run(
@@ -233,13 +249,26 @@ class Worker:
         )
 
     def watch_crisis(self) -> list[CrisisEvent] | None:
+        """One crisis step (on the leader only), then the alert job at once if the step had events.
+
+        None when this worker does not lead, the step failed, or another thread is running
+        the job (it then runs once more for this request).
+        """
+
         def step() -> list[CrisisEvent]:
             # Built on first use: a worker that never leads never loads the monitor.
             if self._crisis_watch is None:
                 self._crisis_watch = CrisisWatch(self.engine, self.settings)
             return self._crisis_watch.step(now=self.clock())
 
-        return self._run("crisis", lambda: self._leader("crisis", timedelta(seconds=90), step))
+        def step_then_deliver() -> list[CrisisEvent] | None:
+            events = self._run("crisis", lambda: self._leader("crisis", timedelta(seconds=90), step))
+            # An incident opened or changed: it may have queued an alert; the run sends what is due.
+            if events:
+                self.deliver_alerts()
+            return events
+
+        return self._crisis_gate.run(step_then_deliver)
 
     def run_retention(self) -> dict[str, Any] | None:
         # Held for an hour: a peer whose daily tick fires a little later finds it taken and skips.

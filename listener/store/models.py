@@ -300,6 +300,17 @@ class QueueItem(Base):
         Index("ix_queue_assignee", "assignee_id", "status"),
         Index("ix_queue_incident", "incident_id"),
         Index("ix_queue_created", "created_at"),
+        # The open items alone, with what the open tabs' counts test: one small index-only pass
+        # counts every open tab (listener.queue.items.tab_counts), however many items were closed.
+        Index(
+            "ix_queue_open_tabs",
+            "status",
+            "claimed_at",
+            "assignee_id",
+            "incident_id",
+            postgresql_where=text("status IN ('new', 'claimed')"),
+            sqlite_where=text("status IN ('new', 'claimed')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,7 +1,7 @@
 """inbox: tags on queue items (notes reuse the notes table); full-text search over posts
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import listener.store.types
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
