@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from listener import users
+from listener.accounts import users
 from listener.queue import items as queue
 from listener.queue.items import QueueFilters
 from listener.store.db import write_transaction
