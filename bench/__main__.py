@@ -30,7 +30,7 @@ BENCHES = (
     "memory",
     "load",
 )
-HELPERS = ("__init__", "__main__", "common", "seed", "nab_score")
+HELPERS = ("__init__", "__main__", "common", "seed", "nab_score", "crisis_streams")
 TARGET_MARK = "   target "  # how bench.common.figure sets a target beside a figure
 
 

@@ -313,13 +313,16 @@ def counts_statement(*, user: User, cap: int = COUNT_CAP) -> Select[Any]:
         .subquery()
     )
     waiting = select(func.count(func.distinct(Reply.queue_item_id))).where(Reply.status == "pending_approval")
-    closed = select(func.count()).select_from(
-        select(QueueItem.id).where(_tab_condition("closed", user)).limit(cap + 1).subquery()
-    )
+    capped = {
+        tab: select(func.count()).select_from(
+            select(QueueItem.id).where(_tab_condition(tab, user)).limit(cap + 1).subquery()
+        )
+        for tab in ("returned", "closed")  # returned: a handful of the user's items; closed: the cap
+    }
     columns = {
         **{tab: open_pass.c[tab] for tab in open_tabs},
         "approval": waiting.scalar_subquery().label("approval"),
-        "closed": closed.scalar_subquery().label("closed"),
+        **{tab: statement.scalar_subquery().label(tab) for tab, statement in capped.items()},
     }
     return select(*(columns[tab] for tab in TABS))
 
