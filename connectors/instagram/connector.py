@@ -34,6 +34,8 @@ from connectors.instagram.parse import EdgeName, parse_instagram_response
 MEDIA_FIELDS = "id,caption,permalink,timestamp,username,media_type,comments_count,like_count"
 REPLY_FIELDS = "id,text,timestamp,username,from{id,username},parent_id,like_count,hidden"
 REPLIES_PER_COMMENT = 50
+MENTIONED_COMMENT_FIELDS = "id,timestamp,like_count,text,username,media{id,permalink,caption,username}"
+MENTIONED_MEDIA_FIELDS = "id,caption,timestamp,permalink,username,media_type,comments_count,like_count"
 COMMENT_FIELDS = (
     "id,text,timestamp,username,from{id,username},like_count,hidden,"
     f"replies.limit({REPLIES_PER_COMMENT}){{{REPLY_FIELDS}}}"
@@ -178,6 +180,29 @@ class InstagramConnector:
         self._read_tags(source, ig_id, harvest)
         return harvest.outcome(recent=set(checkpoint.cursor.get("recent") or ()), overlap=self.overlap)
 
+    def fetch_mention(self, source: str, *, media_id: str, comment_id: str | None = None) -> list[Mention]:
+        """The post behind one ``mentions`` webhook: the comment ``comment_id``, or the caption of ``media_id``.
+
+        Instagram sends @mentions of the account in other people's posts only as webhooks, and
+        reads them back only through the account's user node. A mention Instagram no longer
+        returns (deleted, or hidden from the account) raises :class:`GoneError`.
+        """
+        ig_id = parse_source(source)
+        if comment_id:
+            field = "mentioned_comment"
+            spec = f"{field}.comment_id({_digits(comment_id)}){{{MENTIONED_COMMENT_FIELDS}}}"
+        else:
+            field = "mentioned_media"
+            spec = f"{field}.media_id({_digits(media_id)}){{{MENTIONED_MEDIA_FIELDS}}}"
+        what = f"comment {comment_id}" if comment_id else f"media {media_id}"
+        body = self.client.request(f"looking up the @mention in {what}", ig_id, {"fields": spec})
+        if not isinstance(body, dict) or not isinstance(body.get(field), dict):
+            raise GoneError(f"Instagram no longer shows the @mention in {what}")
+        result = parse_instagram_response(body, source=source, own_ids={ig_id})
+        if result.rejected:
+            raise PayloadError(f"unreadable @mention in {what}: {'; '.join(result.rejected)}")
+        return _with_media_link(result.mentions, body[field])
+
     def _read_media(self, source: str, ig_id: str, window_start: datetime, harvest: Harvest) -> list[Mention]:
         """The account's media back to ``window_start``; returns all read, for their comments to be read."""
         media, cut = self._listing(
@@ -304,6 +329,23 @@ class InstagramConnector:
             raise PayloadError(
                 f"Instagram did not confirm that {external_id} is {'hidden' if hidden else 'visible'}"
             )
+
+
+def _digits(object_id: str) -> str:
+    """An id as it may go into a ``fields`` expression (webhook bodies are not trusted)."""
+    if not object_id.isdigit():
+        raise PermanentError(f"not an Instagram id: {object_id[:40]!r}")
+    return object_id
+
+
+def _with_media_link(mentions: list[Mention], raw: dict[str, Any]) -> list[Mention]:
+    """A mentioning comment shows its media's link (Instagram comments have none of their own)."""
+    media = raw.get("media")
+    link = media.get("permalink") if isinstance(media, dict) else None
+    for mention in mentions:
+        if mention.url is None and isinstance(link, str):
+            mention.url = link
+    return mentions
 
 
 def _next_replies_cursor(item: Any) -> str | None:

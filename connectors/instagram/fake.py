@@ -291,6 +291,8 @@ class InstagramFake(FakeServer):
                     }
                     edge["paging"] = {"next": f"{GRAPH}/v21.0/{item['id']}/replies?{urlencode(query)}"}
                 out["replies"] = edge
+            elif base == "media" and sub and "media" in item:  # a comment's media, expanded
+                out["media"] = self._render(self._media[item["media"]["id"]], sub)
             elif base == "parent_id":
                 if item.get("parent_id"):
                     out["parent_id"] = item["parent_id"]
