@@ -181,7 +181,7 @@ class InstagramConnector:
         return harvest.outcome(recent=set(checkpoint.cursor.get("recent") or ()), overlap=self.overlap)
 
     def fetch_mention(self, source: str, *, media_id: str, comment_id: str | None = None) -> list[Mention]:
-        """The post behind one ``mentions`` webhook: the comment ``comment_id``, or the caption of ``media_id``.
+        """The post behind one ``mentions`` webhook: comment ``comment_id``, or ``media_id``'s caption.
 
         Instagram sends @mentions of the account in other people's posts only as webhooks, and
         reads them back only through the account's user node. A mention Instagram no longer

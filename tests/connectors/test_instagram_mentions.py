@@ -19,7 +19,9 @@ def ig(ig_fake: InstagramFake) -> InstagramConnector:
     return make_instagram(ig_fake.base_url)
 
 
-def test_a_comment_mention_is_read_through_the_user_node(ig_fake: InstagramFake, ig: InstagramConnector) -> None:
+def test_a_comment_mention_is_read_through_the_user_node(
+    ig_fake: InstagramFake, ig: InstagramConnector
+) -> None:
     media = ig_fake.add_media(caption="Our day out", username="chris.k", created_at=NOW - timedelta(hours=2))
     comment = ig_fake.add_comment(on=media["id"], text="@nhscovwarks is the walk-in open?", username="sam.p")
 
@@ -35,7 +37,9 @@ def test_a_comment_mention_is_read_through_the_user_node(ig_fake: InstagramFake,
     assert f"mentioned_comment.comment_id({comment['id']})" in request.query["fields"][0]
 
 
-def test_a_caption_mention_is_read_through_the_user_node(ig_fake: InstagramFake, ig: InstagramConnector) -> None:
+def test_a_caption_mention_is_read_through_the_user_node(
+    ig_fake: InstagramFake, ig: InstagramConnector
+) -> None:
     media = ig_fake.add_media(caption="Thanks @nhscovwarks for the jab", username="chris.k")
 
     [mention] = ig.fetch_mention(SOURCE, media_id=media["id"])
