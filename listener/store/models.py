@@ -598,3 +598,28 @@ class ModerationRequest(Base):
 # a scan of every reply ever sent (bench/queue.py: item page p50 223 ms -> 33 ms at 100,000
 # mentions on SQLite).
 Index("ix_replies_item", Reply.queue_item_id)
+
+
+# --- Added for Instagram @mentions (issue 20): webhook events waiting for the worker ------------
+
+
+class InstagramMentionEvent(Base):
+    """One ``mentions`` webhook from Meta: the worker looks the post up and ingests it.
+
+    ``comment_id`` is ``""`` for a caption mention, so the unique constraint also holds for
+    those (NULLs never collide): Meta delivers at least once, and a repeat is stored once.
+    """
+
+    __tablename__ = "instagram_mention_events"
+    __table_args__ = (
+        UniqueConstraint("media_id", "comment_id"),
+        Index("ix_instagram_mention_events_undone", "done_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(100))  # the IG user id the webhook entry names
+    media_id: Mapped[str] = mapped_column(String(100))
+    comment_id: Mapped[str] = mapped_column(String(100), default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
