@@ -217,6 +217,7 @@ class Secrets(BaseModel):
     x_access_token_secret: SecretStr | None = None
     facebook_page_token: SecretStr | None = None
     facebook_app_secret: SecretStr | None = None
+    instagram_verify_token: SecretStr | None = None  # the token Meta echoes when the webhook is set up
     linkedin_access_token: SecretStr | None = None
     bluesky_app_password: SecretStr | None = None  # an app password (Settings > Privacy and security)
     smtp_password: SecretStr | None = None

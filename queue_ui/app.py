@@ -38,6 +38,7 @@ ROUTE_MODULES = (
     "incidents",
     "reports",
     "report_downloads",
+    "webhooks",
 )
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 MIN_SECRET_LENGTH = 32

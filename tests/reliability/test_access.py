@@ -29,6 +29,7 @@ from tests.conftest import TEST_PASSWORD
 from tests.queue_ui.conftest import SECRET, UiClient, csrf_of, sign_in
 
 OPEN = None  # anyone, signed in or not
+SIGNED = "signed"  # no sign-in, no CSRF token: the caller proves itself (Meta's webhook signature)
 # Who may use each route: the least role (roles rank agent < lead < manager < admin), or OPEN.
 LEAST_ROLE: dict[tuple[str, str], str | None] = {
     # signing in and out, probes, the schema of the API, static files
@@ -46,6 +47,9 @@ LEAST_ROLE: dict[tuple[str, str], str | None] = {
     ("GET", "/healthz"): OPEN,
     ("GET", "/metrics"): OPEN,
     ("GET", "/static"): OPEN,
+    # Meta's Instagram webhook: the verify token (GET) or the body's signature (POST), never a session
+    ("GET", "/webhooks/instagram"): SIGNED,
+    ("POST", "/webhooks/instagram"): SIGNED,
     # the emailed acknowledgement link carries its own signed token
     ("GET", "/incidents/ack/{token}"): OPEN,
     ("POST", "/incidents/ack/{token}"): OPEN,
@@ -302,6 +306,8 @@ def test_every_route_lets_in_exactly_the_roles_it_should(
             assert header in response.headers, f"{where}: no {header}"
         if least is OPEN:
             assert response.status_code not in (401, 403), where
+        elif least == SIGNED:  # signing in opens nothing: without the token or signature it is refused
+            assert response.status_code in (401, 403), where
         elif rank >= ROLES.index(least):
             assert response.status_code not in (401, 403), where
             assert not response.headers.get("location", "").startswith("/sign-in"), where
@@ -331,7 +337,9 @@ def test_every_write_without_the_csrf_token_is_refused(world: World, who: str) -
         url = concrete(path, world.ids)
         response = call(client, method, url, csrf=False)
         where = f"{who}: {method} {url} without a token -> {response.status_code}"
-        if who == "admin" or LEAST_ROLE[(method, path)] is OPEN:
+        if LEAST_ROLE[(method, path)] == SIGNED:  # no CSRF token to check: the unsigned body is refused
+            assert response.status_code == 401, where
+        elif who == "admin" or LEAST_ROLE[(method, path)] is OPEN:
             assert response.status_code == 403, where
             assert "expired" in response.text or "did not come from Listening Post" in response.text, where
         else:  # anonymous on a signed-in route: not signed in comes first, and is refused too
@@ -348,7 +356,8 @@ def test_a_token_from_another_session_is_refused_everywhere(world: World) -> Non
         else:
             data = {**FIELDS, "csrf_token": other.csrf}
             response = admin.request(method, url, data=data, follow_redirects=False)
-        assert response.status_code == 403, f"{method} {url} took another session's token"
+        refused = 401 if LEAST_ROLE[(method, path)] == SIGNED else 403  # the signature, not a token, decides
+        assert response.status_code == refused, f"{method} {url} took another session's token"
 
 
 def test_no_route_lets_anyone_change_or_delete_the_audit_log(world: World) -> None:
@@ -448,7 +457,7 @@ def test_every_old_cookie_is_refused_everywhere_after_the_session_ends(
     _end_by(world, who, event)
     for method, path in ordered(LEAST_ROLE):
         least = LEAST_ROLE[(method, path)]
-        if least is OPEN:
+        if least is OPEN or least == SIGNED:
             continue
         url = concrete(path, world.ids)
         response = call(old, method, url)
@@ -474,7 +483,7 @@ def test_the_matrix_holds_for_a_fresh_sign_in_after_the_session_ended(world: Wor
     fresh = sign_in(world.app, user, password)
     for method, path in ordered(LEAST_ROLE):
         least = LEAST_ROLE[(method, path)]
-        if (method, path) in LAST or least is OPEN:
+        if (method, path) in LAST or least is OPEN or least == SIGNED:
             continue
         url = concrete(path, world.ids)
         response = call(fresh, method, url)
