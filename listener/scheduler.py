@@ -33,6 +33,7 @@ ALERTS_SECONDS = 15
 SLA_SECONDS = 60
 ESCALATION_SECONDS = 60
 MODERATION_SECONDS = 10
+INSTAGRAM_MENTIONS_SECONDS = 30
 SETTINGS_SECONDS = 60  # how soon an admin's change of SLA targets reaches the worker
 THREADS = 8
 
@@ -117,6 +118,7 @@ def build_scheduler(worker: Worker) -> BackgroundScheduler:
     every(SLA_SECONDS, worker.warn_sla, "sla", first_in=SLA_SECONDS)
     every(ESCALATION_SECONDS, worker.escalate, "escalation", first_in=ESCALATION_SECONDS)
     every(MODERATION_SECONDS, worker.hide_comments, "moderation", first_in=2)
+    every(INSTAGRAM_MENTIONS_SECONDS, worker.read_instagram_mentions, "instagram_mentions", first_in=3)
     every(SETTINGS_SECONDS, worker.refresh_settings, "settings", first_in=SETTINGS_SECONDS)
     every(HEARTBEAT_SECONDS, worker.heartbeat, "heartbeat", first_in=HEARTBEAT_SECONDS)
     run_at = settings.retention.run_at

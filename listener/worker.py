@@ -37,6 +37,7 @@ from listener.incidents import lifecycle as incidents
 from listener.incidents.alerts import ChannelFactory
 from listener.incidents.crisis_watch import CrisisWatch
 from listener.intake.ingest import TriageStage
+from listener.intake.instagram_mentions import MentionLookup, process_mention_events
 from listener.intake.pipeline import build_stage
 from listener.intake.polling import PollOutcome, poll_source
 from listener.intake.sources import Connectors, build_connectors, note_unavailable, sync_sources
@@ -291,6 +292,23 @@ class Worker:
         return self._run(
             "moderation",
             lambda: moderation.perform_due_hides(self.engine, connector_for, now=self.clock()),
+        )
+
+    def read_instagram_mentions(self) -> int | None:
+        """Look up and store the Instagram @mentions Meta's webhook announced (on the leader only:
+        two workers would call Instagram twice for the same post)."""
+
+        def connector_for(source_key: str) -> MentionLookup | None:
+            connector = self.connectors.by_source.get(source_key)
+            return connector if hasattr(connector, "fetch_mention") else None  # type: ignore[return-value]
+
+        return self._run(
+            "instagram_mentions",
+            lambda: self._leader(
+                "instagram_mentions",
+                timedelta(seconds=90),
+                lambda: process_mention_events(self.engine, connector_for, self.stage, now=self.clock()),
+            ),
         )
 
     def refresh_settings(self) -> None:

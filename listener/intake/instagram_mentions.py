@@ -74,8 +74,9 @@ def record_webhook(session: Session, body: Any, *, now: datetime) -> int:
             upsert_insert(session, InstagramMentionEvent)
             .values(account_id=account, media_id=media, comment_id=comment, received_at=now)
             .on_conflict_do_nothing(index_elements=["media_id", "comment_id"])
+            .returning(InstagramMentionEvent.id)
         )
-        new += session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+        new += session.execute(stmt).scalar() is not None
     return new
 
 
