@@ -69,6 +69,7 @@ class Secrets:
             "LISTENING_POST_X_ACCESS_TOKEN_SECRET": _known("XAccessSecret"),
             "LISTENING_POST_FACEBOOK_PAGE_TOKEN": _known("EAAGPageToken"),
             "LISTENING_POST_FACEBOOK_APP_SECRET": _known("AppSecret"),
+            "LISTENING_POST_INSTAGRAM_VERIFY_TOKEN": _known("IgVerifyToken"),
             "LISTENING_POST_LINKEDIN_ACCESS_TOKEN": _known("AQXLinkedIn"),
             "LISTENING_POST_SMTP_PASSWORD": _known("SmtpPassword"),
         }
