@@ -300,7 +300,7 @@ class Worker:
 
         def connector_for(source_key: str) -> MentionLookup | None:
             connector = self.connectors.by_source.get(source_key)
-            return connector if hasattr(connector, "fetch_mention") else None  # type: ignore[return-value]
+            return connector if isinstance(connector, MentionLookup) else None
 
         return self._run(
             "instagram_mentions",

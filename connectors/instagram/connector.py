@@ -200,7 +200,8 @@ class InstagramConnector:
             raise GoneError(f"Instagram no longer shows the @mention in {what}")
         result = parse_instagram_response(body, source=source, own_ids={ig_id})
         if result.rejected:
-            raise PayloadError(f"unreadable @mention in {what}: {'; '.join(result.rejected)}")
+            # Permanent: the same lookup would give the same unreadable post on every retry.
+            raise PermanentError(f"unreadable @mention in {what}: {'; '.join(result.rejected)}")
         return _with_media_link(result.mentions, body[field])
 
     def _read_media(self, source: str, ig_id: str, window_start: datetime, harvest: Harvest) -> list[Mention]:

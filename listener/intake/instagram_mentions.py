@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 BATCH = 50
 
 
+@runtime_checkable
 class MentionLookup(Protocol):
     def fetch_mention(
         self, source: str, *, media_id: str, comment_id: str | None = None
@@ -106,12 +107,12 @@ def process_mention_events(
             .order_by(InstagramMentionEvent.id)
             .limit(limit)
         ).all()
-    done = 0
+    done, waiting = 0, set()
     for event_id, account, media, comment in due:
         source = source_key(account)
         connector = connector_for(source)
         if connector is None:
-            log.warning("Instagram @mention for %s waits: no enabled source %s", media, source)
+            waiting.add(source)
             continue
         error, mentions = None, []
         try:
@@ -126,4 +127,6 @@ def process_mention_events(
             event = session.get_one(InstagramMentionEvent, event_id)
             event.done_at, event.error = now, error
         done += 1
+    for source in sorted(waiting):
+        log.warning("Instagram @mentions wait: no enabled source %s", source)
     return done

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from connectors.base import GoneError, PermanentError, TemporaryError
+from connectors.fake_server import Failure
 from connectors.instagram import InstagramConnector
 from connectors.instagram.fake import InstagramFake, rate_limited
 from tests.connectors.conftest import IG_USER_ID, NOW, make_instagram
@@ -65,3 +66,14 @@ def test_a_rate_limit_is_temporary(ig_fake: InstagramFake, ig: InstagramConnecto
     ig_fake.inject(rate_limited(regain_minutes=5, ig_user_id=IG_USER_ID))
     with pytest.raises(TemporaryError):
         ig.fetch_mention(SOURCE, media_id=media["id"])
+
+
+def test_an_unreadable_mention_is_permanent_not_retried_for_ever(
+    ig_fake: InstagramFake, ig: InstagramConnector
+) -> None:
+    ig_fake.inject(
+        Failure(status=200, body={"id": IG_USER_ID, "mentioned_media": {"id": "17900000000000031"}})
+    )
+    with pytest.raises(PermanentError, match="unreadable") as raised:
+        ig.fetch_mention(SOURCE, media_id="17900000000000031")
+    assert not isinstance(raised.value, TemporaryError)
