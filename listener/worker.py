@@ -297,17 +297,13 @@ class Worker:
     def read_instagram_mentions(self) -> int | None:
         """Look up and store the Instagram @mentions Meta's webhook announced (on the leader only:
         two workers would call Instagram twice for the same post)."""
-
-        def connector_for(source_key: str) -> MentionLookup | None:
-            connector = self.connectors.by_source.get(source_key)
-            return connector if isinstance(connector, MentionLookup) else None
-
+        lookups = {k: c for k, c in self.connectors.by_source.items() if isinstance(c, MentionLookup)}
         return self._run(
             "instagram_mentions",
             lambda: self._leader(
                 "instagram_mentions",
                 timedelta(seconds=90),
-                lambda: process_mention_events(self.engine, connector_for, self.stage, now=self.clock()),
+                lambda: process_mention_events(self.engine, lookups, self.stage, now=self.clock()),
             ),
         )
 

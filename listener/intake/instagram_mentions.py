@@ -10,7 +10,7 @@ ingests it, marking the row done in the same transaction.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from connectors.base import Mention, PermanentError, TemporaryError
-from listener.intake.ingest import TriageStage, ingest
+from listener.intake.ingest import TriageStage, ingest_or_skip_refused
 from listener.store.db import upsert_insert, write_transaction
 from listener.store.models import InstagramMentionEvent
 
@@ -83,7 +83,7 @@ def record_webhook(session: Session, body: Any, *, now: datetime) -> int:
 
 def process_mention_events(
     engine: Engine,
-    connector_for: Callable[[str], MentionLookup | None],
+    connectors: Mapping[str, MentionLookup],
     stage: TriageStage,
     *,
     now: datetime,
@@ -91,10 +91,12 @@ def process_mention_events(
 ) -> int:
     """The worker's job: look up and ingest undone events; returns how many were done.
 
-    A TemporaryError leaves the event for the next run; a PermanentError (GoneError: the
-    post was deleted or made private) marks it done with the reason kept. An event of an
-    account with no enabled Instagram source waits until there is one.
+    ``connectors``: the Instagram sources' connectors by source key. An event of an account
+    with no enabled source is not read: it waits until there is one. A TemporaryError leaves
+    the event for the next run; a PermanentError (GoneError: the post was deleted or made
+    private), or a post the database refuses, marks it done with the reason kept.
     """
+    accounts = [key.rsplit(":", 1)[-1] for key in connectors if key.startswith("instagram:account:")]
     with write_transaction(engine) as session:
         due = session.execute(
             select(
@@ -103,30 +105,26 @@ def process_mention_events(
                 InstagramMentionEvent.media_id,
                 InstagramMentionEvent.comment_id,
             )
-            .where(InstagramMentionEvent.done_at.is_(None))
+            .where(InstagramMentionEvent.done_at.is_(None), InstagramMentionEvent.account_id.in_(accounts))
             .order_by(InstagramMentionEvent.id)
             .limit(limit)
         ).all()
-    done, waiting = 0, set()
+    done = 0
     for event_id, account, media, comment in due:
         source = source_key(account)
-        connector = connector_for(source)
-        if connector is None:
-            waiting.add(source)
-            continue
         error, mentions = None, []
         try:
-            mentions = connector.fetch_mention(source, media_id=media, comment_id=comment or None)
+            mentions = connectors[source].fetch_mention(source, media_id=media, comment_id=comment or None)
         except TemporaryError as exc:
             log.warning("Instagram @mention %s/%s: %s; trying again next run", media, comment, exc)
             continue
         except PermanentError as exc:
             error = str(exc)[:2000]
         with write_transaction(engine) as session:
-            ingest(session, mentions, stage, now=now)
+            # A post the database cannot hold is skipped with its reason, not retried for ever.
+            _, refused = ingest_or_skip_refused(session, mentions, stage, now=now)
+            error = error or ("; ".join(refused) or None)
             event = session.get_one(InstagramMentionEvent, event_id)
             event.done_at, event.error = now, error
         done += 1
-    for source in sorted(waiting):
-        log.warning("Instagram @mentions wait: no enabled source %s", source)
     return done

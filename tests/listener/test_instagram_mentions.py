@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from connectors.instagram.fake import InstagramFake, rate_limited
-from listener.intake.instagram_mentions import record_webhook
+from listener.intake.instagram_mentions import process_mention_events, record_webhook
 from listener.intake.sources import build_connectors
 from listener.scheduler import build_scheduler
 from listener.settings import Secrets, Settings
@@ -20,6 +20,9 @@ from listener.store.db import write_transaction
 from listener.store.models import InstagramMentionEvent, Mention, QueueItem
 from listener.worker import Worker
 from queue_ui.app import create_app
+from tests.listener.worker_support import (
+    MONDAY_10AM as NOW,
+)
 from tests.listener.worker_support import (
     Clock,
     clock_fixture,  # noqa: F401 - the clock fixture
@@ -145,6 +148,10 @@ def test_a_deleted_post_marks_the_event_done_with_the_reason(
     assert worker.read_instagram_mentions() == 0
 
 
+def mentions(media_id: str) -> dict:
+    return {"field": "mentions", "value": {"media_id": media_id}}
+
+
 def test_an_event_for_an_account_without_a_source_waits(
     any_engine: Engine, instagram: InstagramFake, worker: Worker
 ) -> None:
@@ -159,6 +166,16 @@ def test_an_event_for_an_account_without_a_source_waits(
 
     assert worker.read_instagram_mentions() == 0
     assert events(any_engine) == [("1", False, None)] and instagram.requests == []
+
+    # ... and does not hold up the account's own, even one event at a time
+    theirs = instagram.add_media(caption="Thanks @nhscovwarks", username="chris.k")
+    with write_transaction(any_engine) as session:
+        record_webhook(
+            session, {**body, "entry": [{"id": IG_USER_ID, "changes": [mentions(theirs["id"])]}]}, now=NOW
+        )
+    lookups = {SOURCE: worker.connectors.by_source[SOURCE]}
+    assert process_mention_events(any_engine, lookups, stub_stage(), now=NOW, limit=1) == 1  # type: ignore[arg-type]
+    assert [m[0] for m in stored(any_engine)] == [theirs["id"]]
 
 
 def test_the_job_runs_every_30_seconds_one_at_a_time(worker: Worker) -> None:
