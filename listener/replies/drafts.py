@@ -39,6 +39,10 @@ INSTAGRAM_TOP_LEVEL_ONLY = (
     "Instagram only allows replies to top-level comments, and this is a reply to a comment. "
     "Answer the comment it replies to instead, starting with this person's @username."
 )
+INSTAGRAM_MENTION_IN_INSTAGRAM = (
+    "This is someone else's Instagram post or comment that mentions the account: Instagram does not "
+    "let Listening Post answer it. Answer it in the Instagram app, then close this item."
+)
 
 
 class ReplyError(Exception):
@@ -125,6 +129,8 @@ def reply_refusal(mention: Mention) -> str | None:
         return f"Listening Post cannot reply on {mention.platform}."
     if mention.platform == "instagram" and mention.kind == "reply":
         return INSTAGRAM_TOP_LEVEL_ONLY
+    if mention.platform == "instagram" and mention.kind == "mention":
+        return INSTAGRAM_MENTION_IN_INSTAGRAM
     return None
 
 

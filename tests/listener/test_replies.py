@@ -340,6 +340,15 @@ def test_an_instagram_reply_to_a_reply_is_refused_with_the_reason(engine, settin
     assert send(engine, settings, top, agent, text="@someone " + GOOD).queued
 
 
+def test_an_instagram_mention_of_the_account_is_answered_in_instagram(engine, settings):
+    agent = add_user(engine)
+    tagged = add_item(engine, platform="instagram", source="instagram:account:17841400000000001")
+    with write_transaction(engine) as session:
+        session.get_one(QueueItem, tagged).mention.kind = "mention"
+    with pytest.raises(ReplyError, match="Answer it in the Instagram app"):
+        send(engine, settings, tagged, agent, text="@someone " + GOOD)
+
+
 def test_a_linkedin_comment_is_deleted_not_hidden_and_only_comments_can_be(engine):
     agent = add_user(engine)
     comment = add_item(engine, platform="linkedin", source="linkedin:organization:2414183")
