@@ -132,8 +132,10 @@ class SpikeBaseline:
         if self.counts or self._total <= 0:
             return
         unit = self._total / self._rows / self.config.pseudo_counts
+        if not (math.isfinite(unit) and unit > 0):  # values near the float limits: keep the last unit
+            return
         if self._seen:
-            self._level += math.log(self.unit / unit)
+            self._level += math.log(self.unit) - math.log(unit)  # not log(a / b): the ratio can underflow
         self.unit = unit
 
     def _stabilise(self, count: float) -> float:
@@ -148,7 +150,8 @@ class SpikeBaseline:
 
     def _mean(self, ts: datetime) -> float:
         profile = self._profile[self.slot(ts)] if self._profile else 0.0
-        return math.exp(self._level + profile + self._weekday[ts.weekday()])
+        # Capped below exp's overflow: a series near the float limits must not crash the reader.
+        return math.exp(min(self._level + profile + self._weekday[ts.weekday()], 700.0))
 
     def _learn_dispersion(self, value: float, expected: float) -> None:
         """phi follows the log-scale variance beyond Poisson noise (Var log(1+x) ~ 1/(m+1) + phi)."""

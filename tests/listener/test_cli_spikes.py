@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from listening_post.cli.main import main
+from listening_post.cli.spikes import detect_rows
 
 START = datetime(2026, 3, 2)
 
@@ -124,3 +125,14 @@ def test_options_reach_the_detector(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert any(row.endswith(",1") for row in sensitive_out[1:])
     code, _, err = run_cli([str(path), "--threshold", "0"], capsys)
     assert code == 2 and "--threshold" in err
+
+
+@pytest.mark.parametrize(
+    "values", [("1e-310", "1e308", "3"), ("5e-324", "1e-310", "3"), ("inf", "1e-310", "1e308")]
+)
+def test_values_near_the_float_limits_give_rows_not_a_crash(values):
+    """Found by the property test: the unit of a series of measures could underflow (log of 0) and
+    the expected value overflow (exp); each row still gets an output row or a row error."""
+    rows = [f"2026-03-02T09:{5 * i:02d}:00Z,{v}" for i, v in enumerate(values)]
+    out = list(detect_rows(rows))
+    assert len(out) == len(values)
